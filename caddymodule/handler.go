@@ -1,0 +1,143 @@
+package caddymodule
+
+import (
+	"errors"
+	"net/http"
+	"net/url"
+	"strings"
+
+	"github.com/caddyserver/caddy/v2"
+	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
+	"go.uber.org/zap"
+
+	"github.com/caddy-paywall/caddy-paywall/internal/gateway"
+)
+
+// ServeHTTP strips spoofed X-Paywall-* headers, serves the endpoints under
+// base_path, and decides gated requests. Ungated requests pass on without
+// touching Redis.
+func (p *Paywall) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler) error {
+	gateway.StripPaywallHeaders(r.Header)
+	repl := r.Context().Value(caddy.ReplacerCtxKey).(*caddy.Replacer)
+
+	if p.gateway.IsEndpoint(r.URL.Path) {
+		p.gateway.ServeEndpoint(w, r, p.user(repl), p.loginURLFunc(repl))
+		return nil
+	}
+	products := p.gates.Match(r.URL.Path, originalPath(r))
+	if products == nil || (p.loginPath != "" && strings.EqualFold(r.URL.Path, p.loginPath)) {
+		return next.ServeHTTP(w, r)
+	}
+
+	d := p.gateway.Decide(r.Context(), gateway.Request{User: p.user(repl), Products: products})
+	if p.logger.Core().Enabled(zap.DebugLevel) {
+		p.logger.Debug("paywall decision", zap.String("outcome", string(d.Outcome)),
+			zap.String("user", d.User), zap.Strings("products", d.Products), zap.String("path", r.URL.Path))
+	}
+	if d.Err != nil {
+		p.logger.Error("paywall: reading entitlements", zap.String("user", d.User), zap.Error(d.Err))
+	}
+	if !d.Passes() && !p.Shadow {
+		p.gateway.Deny(w, r, d, p.loginURLFunc(repl)(r.URL.RequestURI()))
+		return nil
+	}
+	if d.Passes() {
+		repl.Set("http.paywall.user", d.User)
+		repl.Set("http.paywall.products", strings.Join(d.Held, ","))
+		gateway.SetUpstreamHeaders(r.Header, d)
+	}
+	return next.ServeHTTP(&privateResponse{ResponseWriterWrapper: &caddyhttp.ResponseWriterWrapper{ResponseWriter: w}}, r)
+}
+
+// user is the `user` placeholder's value for this request.
+func (p *Paywall) user(repl *caddy.Replacer) string {
+	if p.userPlaceholder != "" {
+		v, _ := repl.GetString(p.userPlaceholder)
+		return v
+	}
+	return repl.ReplaceAll(p.User, "")
+}
+
+// loginURLFunc resolves login_url with {http.paywall.return_to} set to the
+// query-escaped return path.
+func (p *Paywall) loginURLFunc(repl *caddy.Replacer) gateway.LoginURLFunc {
+	return func(returnTo string) string {
+		if p.LoginURL == "" {
+			return ""
+		}
+		repl.Set("http.paywall.return_to", url.QueryEscape(returnTo))
+		return repl.ReplaceAll(p.LoginURL, "")
+	}
+}
+
+// originalPath is the path before any rewrite, so a rewrite cannot move a
+// gated request out of its gate.
+func originalPath(r *http.Request) string {
+	if orig, ok := r.Context().Value(caddyhttp.OriginalRequestCtxKey).(http.Request); ok && orig.URL != nil {
+		return orig.URL.Path
+	}
+	return r.URL.Path
+}
+
+// privateResponse marks responses to gated requests private, so no shared
+// cache keeps one user's paid page for another.
+type privateResponse struct {
+	*caddyhttp.ResponseWriterWrapper
+	wroteHeader bool
+}
+
+func (w *privateResponse) WriteHeader(status int) {
+	if !w.wroteHeader {
+		w.wroteHeader = true
+		h := w.Header()
+		h.Set("Cache-Control", privateCacheControl(h.Values("Cache-Control")))
+	}
+	w.ResponseWriterWrapper.WriteHeader(status)
+}
+
+func (w *privateResponse) Write(b []byte) (int, error) {
+	if !w.wroteHeader {
+		w.WriteHeader(http.StatusOK)
+	}
+	return w.ResponseWriterWrapper.Write(b)
+}
+
+// privateCacheControl keeps the upstream's directives but drops those that
+// let a shared cache store the response, and adds private.
+func privateCacheControl(values []string) string {
+	var keep []string
+	for _, v := range values {
+		for _, d := range strings.Split(v, ",") {
+			d = strings.TrimSpace(d)
+			name := strings.ToLower(d)
+			if i := strings.IndexByte(name, '='); i >= 0 {
+				name = name[:i]
+			}
+			switch name {
+			case "", "public", "private", "s-maxage", "proxy-revalidate":
+				continue
+			}
+			keep = append(keep, d)
+		}
+	}
+	return strings.Join(append([]string{"private"}, keep...), ", ")
+}
+
+func (p *Paywall) validateResolved() error {
+	switch {
+	case p.resolved.stripeKey == "":
+		return errors.New("paywall: stripe_secret_key is empty (is its environment variable set?)")
+	case len(p.resolved.webhookSecrets) == 0:
+		return errors.New("paywall: stripe_webhook_secret is empty (is its environment variable set?)")
+	case len(p.resolved.sessionSecret) < 32:
+		return errors.New("paywall: session_secret must be at least 32 characters")
+	}
+	return nil
+}
+
+// Interface guards
+var (
+	_ caddy.Provisioner           = (*Paywall)(nil)
+	_ caddy.CleanerUpper          = (*Paywall)(nil)
+	_ caddyhttp.MiddlewareHandler = (*Paywall)(nil)
+)

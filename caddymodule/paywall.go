@@ -1,0 +1,153 @@
+// Package caddymodule registers the paywall handler with Caddy: the
+// `paywall` Caddyfile directive, its JSON config, provisioning, ServeHTTP and
+// the `caddy paywall` commands. The logic lives in internal/, free of Caddy.
+package caddymodule
+
+import (
+	"github.com/caddyserver/caddy/v2"
+	"go.uber.org/zap"
+
+	"github.com/caddy-paywall/caddy-paywall/internal/gateway"
+	"github.com/caddy-paywall/caddy-paywall/internal/paths"
+)
+
+func init() {
+	caddy.RegisterModule(Paywall{})
+}
+
+// Paywall gates paths of a site behind a Stripe payment. A logged-in visitor
+// (see User) who asks for a gated path without a live entitlement is sent to
+// the pay page and on to Stripe Checkout; Stripe's signed webhook records the
+// payment in Redis, and from then on the visitor's requests pass.
+//
+// Placeholders set on requests that pass a gate:
+//
+//	{http.paywall.user}      the paying user's id
+//	{http.paywall.products}  the products the user holds among those gating the path, comma-separated
+//
+// and, while the login redirect is built, {http.paywall.return_to}: the
+// request's path and query, query-escaped.
+type Paywall struct {
+	// The Stripe secret (or restricted) key: sk_test_…, sk_live_…, rk_….
+	// Required. Its mode (test or live) decides which webhook events count:
+	// an event whose livemode differs is acknowledged and ignored.
+	StripeSecretKey string `json:"stripe_secret_key,omitempty"`
+
+	// Webhook signing secrets (whsec_…). At least one is required; list
+	// several while rotating: an event signed with any of them is accepted.
+	StripeWebhookSecrets []string `json:"stripe_webhook_secrets,omitempty"`
+
+	// Base URL of the Stripe API. Default: https://api.stripe.com. Set it to
+	// stripe-mock or the offline stand-in for tests and demos.
+	StripeAPIURL string `json:"stripe_api_url,omitempty"`
+
+	// Redis URL: redis://[user:pass@]host:port/db, rediss:// for TLS, or
+	// redis-sentinel:// and redis-cluster:// forms (see the README).
+	// Default: redis://127.0.0.1:6379/0.
+	Redis string `json:"redis,omitempty"`
+
+	// Prefix of every Redis key the paywall writes. Keep one {hash tag} in
+	// it so the atomic scripts also run on Redis Cluster. Default: {paywall}:
+	KeyPrefix string `json:"key_prefix,omitempty"`
+
+	// Secret that signs and encrypts the paywall's session cookie (at least
+	// 32 characters). Required.
+	SessionSecret string `json:"session_secret,omitempty"`
+
+	// Who the visitor is: a placeholder set by the site's authentication.
+	// An empty value means not logged in. Default: {http.auth.user.id}.
+	User string `json:"user,omitempty"`
+
+	// Where a visitor who is not logged in is sent (302). The placeholder
+	// {http.paywall.return_to} is the requested path and query,
+	// query-escaped. Never gated. Without it, browsers get 401 like machines.
+	LoginURL string `json:"login_url,omitempty"`
+
+	// Path under which the paywall serves its endpoints (pay, checkout,
+	// success, cancel, portal, webhook, healthz). Never gated.
+	// Default: /paywall.
+	BasePath string `json:"base_path,omitempty"`
+
+	// The products for sale, each with the paths it gates.
+	Products []Product `json:"products,omitempty"`
+
+	// What gated requests get when Redis cannot be reached: "deny" answers
+	// 503, "allow" lets them pass. Ungated paths never touch Redis.
+	// Default: deny.
+	OnStoreError string `json:"on_store_error,omitempty"`
+
+	// Which refunds close access: "full" (only a charge refunded in full)
+	// or "any" (a partial refund too). Default: full.
+	RefundPolicy string `json:"refund_policy,omitempty"`
+
+	// What a dispute (chargeback) does: "revoke" closes access until the
+	// dispute is won, "keep" leaves it open. Default: revoke.
+	DisputePolicy string `json:"dispute_policy,omitempty"`
+
+	// How long a past_due subscription keeps access after its period ends,
+	// as a Go duration. Default: 0 (past_due closes access).
+	PastDueGrace caddy.Duration `json:"past_due_grace,omitempty"`
+
+	// When true, requests are decided, logged and counted as usual but all
+	// pass: for trying the paywall on live traffic. Default: false.
+	Shadow bool `json:"shadow,omitempty"`
+
+	// Directory of html/template files that replace the built-in pages
+	// (pay.html, processing.html, cancel.html, error.html; see the README).
+	// Default: the built-in pages.
+	Templates string `json:"templates,omitempty"`
+
+	gateway         *gateway.Gateway
+	gates           paths.Gates
+	resolved        resolvedSecrets
+	userPlaceholder string // "x" when User is exactly "{x}"
+	loginPath       string // the login page's path, never gated
+	redisKey        string // this instance's key in redisClients
+	logger          *zap.Logger
+}
+
+// resolvedSecrets are the secrets with their placeholders resolved.
+type resolvedSecrets struct {
+	stripeKey      string
+	webhookSecrets []string
+	sessionSecret  string
+}
+
+// Product is one thing for sale and the paths it gates.
+type Product struct {
+	// Identifier used in URLs, metadata and Redis: letters, digits, "-" and
+	// "_". Required.
+	ID string `json:"id,omitempty"`
+
+	// Name shown on the pay page. Default: the Stripe Price's product name,
+	// else the ID.
+	Name string `json:"name,omitempty"`
+
+	// The Stripe Price ID (price_…). Required.
+	Price string `json:"price,omitempty"`
+
+	// "payment" (one-time) or "subscription". Default: payment.
+	Mode string `json:"mode,omitempty"`
+
+	// For one-time payments: how long a purchase opens access (a time
+	// pass), as a Go duration ("720h"). Default: forever.
+	AccessFor caddy.Duration `json:"access_for,omitempty"`
+
+	// Path patterns gated by this product, as Caddy's path matcher reads
+	// them: exact, "/prefix/*", "*.suffix", "*substring*". Required.
+	Paths []string `json:"paths,omitempty"`
+
+	// Path patterns inside Paths that stay open.
+	Except []string `json:"except,omitempty"`
+
+	// Let customers enter promotion codes on Checkout. Default: false.
+	AllowPromotionCodes bool `json:"allow_promotion_codes,omitempty"`
+}
+
+// CaddyModule returns the Caddy module information.
+func (Paywall) CaddyModule() caddy.ModuleInfo {
+	return caddy.ModuleInfo{
+		ID:  "http.handlers.paywall",
+		New: func() caddy.Module { return new(Paywall) },
+	}
+}

@@ -1,0 +1,100 @@
+package events
+
+import (
+	"time"
+
+	"github.com/stripe/stripe-go/v76/client"
+
+	"github.com/caddy-paywall/caddy-paywall/internal/store"
+)
+
+// Product is what the applier needs to know about a product for sale.
+type Product struct {
+	ID        string
+	Price     string
+	Mode      string // "payment" | "subscription"
+	AccessFor time.Duration
+}
+
+// Policies are the operator's choices for refunds, disputes and late
+// subscription payments.
+type Policies struct {
+	// RefundAny: a partial refund revokes too (refund_policy any).
+	RefundAny bool
+	// DisputeKeep: a dispute leaves access open (dispute_policy keep).
+	DisputeKeep bool
+	// PastDueGrace: how long a past_due subscription stays live after its
+	// period ended.
+	PastDueGrace time.Duration
+}
+
+// RenewalLeeway is how long past current_period_end a subscription stays
+// live when no renewal event has arrived: Stripe settles renewal invoices
+// about an hour after the period turns, so two hours leaves room for
+// retries without cutting paying members off.
+const RenewalLeeway = 2 * time.Hour
+
+// Applier applies Stripe events and fulfils Checkout Sessions.
+type Applier struct {
+	Store    *store.Store
+	API      *client.API
+	Products []Product
+	Policies Policies
+	// LiveMode is the mode of the secret key; events of the other mode are
+	// acknowledged and ignored.
+	LiveMode bool
+	// Now is the clock (a seam for tests). Default: time.Now.
+	Now func() time.Time
+}
+
+func (a *Applier) now() time.Time {
+	if a.Now != nil {
+		return a.Now()
+	}
+	return time.Now()
+}
+
+func (a *Applier) product(id string) (Product, bool) {
+	for _, p := range a.Products {
+		if p.ID == id {
+			return p, true
+		}
+	}
+	return Product{}, false
+}
+
+func (a *Applier) productForPrice(price string) (Product, bool) {
+	for _, p := range a.Products {
+		if p.Price == price {
+			return p, true
+		}
+	}
+	return Product{}, false
+}
+
+// meta builds the store metadata of a change caused by evt.
+func (a *Applier) meta(evt Event) store.Meta {
+	return store.Meta{EventID: evt.ID, Cause: evt.ID, Created: evt.Created, Now: a.now()}
+}
+
+// Outcome says what happened to an event; it labels metrics and logs.
+type Outcome string
+
+const (
+	Applied   Outcome = "applied"   // it changed at least one grant
+	NoChange  Outcome = "no_change" // recorded, nothing to change (already fulfilled, stale, or nothing to do)
+	Duplicate Outcome = "duplicate" // this event id was applied before
+	Ignored   Outcome = "ignored"   // other livemode, or not created by this gateway
+	Unhandled Outcome = "unhandled" // a type the gateway does not act on
+)
+
+func outcomeOf(r store.Result) Outcome {
+	switch {
+	case r.Duplicate:
+		return Duplicate
+	case r.Changed > 0:
+		return Applied
+	default:
+		return NoChange
+	}
+}

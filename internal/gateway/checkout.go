@@ -1,0 +1,128 @@
+package gateway
+
+import (
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/hex"
+	"net/http"
+	"net/url"
+
+	"github.com/stripe/stripe-go/v76"
+
+	"github.com/caddy-paywall/caddy-paywall/internal/events"
+	"github.com/caddy-paywall/caddy-paywall/internal/paths"
+)
+
+// checkoutExpiry is how long a Checkout Session lives after its pay page
+// was shown (Stripe allows 30 minutes to 24 hours).
+const checkoutExpiry = 60 * 60
+
+// serveCheckout creates a Checkout Session for the form's product and sends
+// the visitor to it.
+func (g *Gateway) serveCheckout(w http.ResponseWriter, r *http.Request, user string, login LoginURLFunc) {
+	if !sameOrigin(r) {
+		g.errorPage(w, http.StatusForbidden, "Request refused", "This form must be sent from this site.", user)
+		return
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
+	if err := r.ParseForm(); err != nil {
+		g.errorPage(w, http.StatusBadRequest, "Bad request", "The form could not be read.", user)
+		return
+	}
+	user, sess, d := g.whoPays(r, user)
+	if user == "" {
+		g.toLogin(w, r, login)
+		return
+	}
+	token := r.PostForm.Get("csrf_token")
+	if d.CSRF == "" || subtle.ConstantTimeCompare([]byte(token), []byte(d.CSRF)) != 1 {
+		g.errorPage(w, http.StatusForbidden, "Request refused",
+			"This form has expired or did not come from this site. Go back and try again.", user)
+		return
+	}
+	p, ok := g.product(r.PostForm.Get("product"))
+	if !ok {
+		g.errorPage(w, http.StatusBadRequest, "Unknown product", "There is nothing to buy here.", user)
+		return
+	}
+	returnTo := paths.SafeReturnTo(r.PostForm.Get("return_to"))
+	if returnTo == "" {
+		returnTo = d.ReturnTo
+	}
+	nonce := r.PostForm.Get("nonce")
+	issued, ok := d.Nonces[nonce]
+	if !ok || g.now().Unix()-issued >= nonceLifetime {
+		// An old or foreign page: show a fresh one.
+		http.Redirect(w, r, g.payURL([]string{p.ID}, returnTo), http.StatusSeeOther)
+		return
+	}
+	if g.holds(r, user, p.ID) {
+		http.Redirect(w, r, orRoot(returnTo), http.StatusSeeOther)
+		return
+	}
+	params := g.checkoutParams(r, user, p, issued+checkoutExpiry)
+	params.SetIdempotencyKey(idempotencyKey(user, p.ID, nonce))
+	params.Context = r.Context()
+	cs, err := g.api.CheckoutSessions.New(params)
+	if err != nil {
+		g.log.Error("creating checkout session", zapUser(user), zapProduct(p.ID), zapErr(err))
+		g.errorPage(w, http.StatusBadGateway, "Payment is unavailable",
+			"We could not reach the payment provider. Please try again in a moment.", user)
+		return
+	}
+	d.User, d.ReturnTo = user, returnTo
+	g.sessions.save(w, r, sess, d)
+	http.Redirect(w, r, cs.URL, http.StatusSeeOther)
+}
+
+// checkoutParams describes the Checkout Session: who pays (metadata on the
+// session and on the payment intent or subscription, so every later event
+// finds the user), what, and where to come back.
+func (g *Gateway) checkoutParams(r *http.Request, user string, p Product, expiresAt int64) *stripe.CheckoutSessionParams {
+	meta := map[string]string{events.MetaUser: user, events.MetaProduct: p.ID}
+	params := &stripe.CheckoutSessionParams{
+		Mode:              stripe.String(p.Mode),
+		ClientReferenceID: stripe.String(user),
+		LineItems:         []*stripe.CheckoutSessionLineItemParams{{Price: stripe.String(p.Price), Quantity: stripe.Int64(1)}},
+		SuccessURL:        stripe.String(absoluteURL(r, g.cfg.BasePath+"/success?session_id={CHECKOUT_SESSION_ID}")),
+		CancelURL:         stripe.String(absoluteURL(r, g.cfg.BasePath+"/cancel?"+url.Values{"product": {p.ID}}.Encode())),
+		Metadata:          meta,
+		ExpiresAt:         stripe.Int64(expiresAt),
+	}
+	if p.AllowPromotionCodes {
+		params.AllowPromotionCodes = stripe.Bool(true)
+	}
+	if p.Mode == "subscription" {
+		params.SubscriptionData = &stripe.CheckoutSessionSubscriptionDataParams{Metadata: meta}
+	} else {
+		params.PaymentIntentData = &stripe.CheckoutSessionPaymentIntentDataParams{Metadata: meta}
+	}
+	if cus, err := g.store.CustomerOf(r.Context(), user); err == nil && cus != "" {
+		params.Customer = stripe.String(cus) // the returning customer keeps one Stripe customer
+	}
+	return params
+}
+
+// idempotencyKey is the same for one user, product and pay page, so a
+// double click or a retried POST yields one Checkout Session.
+func idempotencyKey(user, product, nonce string) string {
+	h := sha256.Sum256([]byte(user + "\x00" + product + "\x00" + nonce))
+	return "paywall-checkout-" + hex.EncodeToString(h[:16])
+}
+
+// sameOrigin refuses cross-site form posts: the browser's Sec-Fetch-Site,
+// else Origin, must name this site. Requests with neither (old browsers,
+// scripts) rely on the CSRF token alone.
+func sameOrigin(r *http.Request) bool {
+	switch r.Header.Get("Sec-Fetch-Site") {
+	case "", "same-origin", "none":
+	default:
+		return false
+	}
+	origin := r.Header.Get("Origin")
+	if origin == "" {
+		return true
+	}
+	u, err := url.Parse(origin)
+	return err == nil && u.Host == r.Host
+}

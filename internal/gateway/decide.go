@@ -1,0 +1,98 @@
+package gateway
+
+import (
+	"context"
+	"net/http"
+	"strings"
+)
+
+// Outcome is what the gate decided for a request.
+type Outcome string
+
+const (
+	Pass  Outcome = "pass"  // the user holds a matching product
+	Login Outcome = "login" // nobody is logged in
+	Pay   Outcome = "pay"   // logged in, not entitled
+	// StoreDenied: Redis failed and on_store_error is deny (503).
+	StoreDenied Outcome = "denied_store_error"
+	// StoreAllowed: Redis failed and on_store_error is allow.
+	StoreAllowed Outcome = "allowed_store_error"
+)
+
+// Request is what the gate needs to know about a gated request.
+type Request struct {
+	User     string
+	Products []string // the products whose paths match, in config order
+}
+
+// Decision is the gate's verdict.
+type Decision struct {
+	Outcome  Outcome
+	User     string
+	Products []string // the products gating the request
+	Held     []string // those the user holds (Pass)
+	Err      error    // the store error (StoreDenied, StoreAllowed)
+}
+
+// Passes reports whether the request goes on to the upstream.
+func (d Decision) Passes() bool { return d.Outcome == Pass || d.Outcome == StoreAllowed }
+
+// Decide decides a gated request. Only it reads entitlements, and only for
+// a logged-in user on a gated path.
+func (g *Gateway) Decide(ctx context.Context, req Request) Decision {
+	d := Decision{User: req.User, Products: req.Products}
+	if req.User == "" {
+		d.Outcome = Login
+		return d
+	}
+	ents, err := g.reader.Entitlements(ctx, req.User)
+	if err != nil {
+		d.Err = err
+		d.Outcome = StoreDenied
+		if g.cfg.AllowOnStoreError {
+			d.Outcome = StoreAllowed
+		}
+		return d
+	}
+	now := g.now()
+	for _, p := range req.Products {
+		if ents.Live(p, now) {
+			d.Held = append(d.Held, p)
+		}
+	}
+	d.Outcome = Pay
+	if len(d.Held) > 0 {
+		d.Outcome = Pass
+	}
+	return d
+}
+
+// IsMachine reports whether a request wants a machine-readable answer: its
+// Accept header does not include text/html.
+func IsMachine(r *http.Request) bool {
+	for _, v := range r.Header.Values("Accept") {
+		if strings.Contains(v, "text/html") {
+			return false
+		}
+	}
+	return true
+}
+
+// StripPaywallHeaders deletes client-sent X-Paywall-* request headers and
+// their X_Paywall_* spellings (which WSGI and CGI apps read as the same
+// name), so only the gateway can set them.
+func StripPaywallHeaders(h http.Header) {
+	for k := range h {
+		if len(k) >= 10 && (k[1] == '-' || k[1] == '_') && (k[9] == '-' || k[9] == '_') &&
+			strings.EqualFold(k[:1], "x") && strings.EqualFold(k[2:9], "paywall") {
+			delete(h, k)
+		}
+	}
+}
+
+// SetUpstreamHeaders sets what the upstream app learns about a passing
+// request.
+func SetUpstreamHeaders(h http.Header, d Decision) {
+	h.Set("X-Paywall-User", d.User)
+	h.Set("X-Paywall-Products", strings.Join(d.Held, ","))
+}

@@ -1,0 +1,115 @@
+package gateway
+
+import (
+	"encoding/json"
+	"net/http"
+	"net/url"
+	"strconv"
+
+	"github.com/caddy-paywall/caddy-paywall/internal/pages"
+	"github.com/caddy-paywall/caddy-paywall/internal/paths"
+)
+
+// Deny answers a request the gate did not pass. loginURL is login_url with
+// its placeholders resolved ("" when none is configured).
+func (g *Gateway) Deny(w http.ResponseWriter, r *http.Request, d Decision, loginURL string) {
+	machine := IsMachine(r)
+	switch d.Outcome {
+	case Login:
+		if machine || loginURL == "" {
+			g.problem(w, r, http.StatusUnauthorized, "Login required", "Log in to reach this resource.", nil)
+			return
+		}
+		http.Redirect(w, r, loginURL, http.StatusFound)
+	case Pay:
+		payURL := g.payURL(d.Products, paths.SafeReturnTo(r.URL.RequestURI()))
+		if machine {
+			g.problem(w, r, http.StatusPaymentRequired, "Payment required",
+				"This resource is part of a paid product.", map[string]any{
+					"products": g.productInfo(r, d.Products),
+					"pay_url":  absoluteURL(r, payURL),
+				})
+			return
+		}
+		g.sessions.update(w, r, func(s *sessionData) {
+			s.User = d.User
+			s.ReturnTo = paths.SafeReturnTo(r.URL.RequestURI())
+		})
+		http.Redirect(w, r, payURL, http.StatusSeeOther)
+	default: // StoreDenied
+		w.Header().Set("Retry-After", "5")
+		if machine {
+			g.problem(w, r, http.StatusServiceUnavailable, "Service unavailable",
+				"Access cannot be checked right now; try again shortly.", nil)
+			return
+		}
+		g.errorPage(w, http.StatusServiceUnavailable, "Temporarily unavailable",
+			"We cannot check your access right now. Please try again in a moment.", d.User)
+	}
+}
+
+// payURL is the pay page for products, carrying return_to.
+func (g *Gateway) payURL(products []string, returnTo string) string {
+	q := url.Values{"product": products}
+	if returnTo != "" {
+		q.Set("return_to", returnTo)
+	}
+	return g.cfg.BasePath + "/pay?" + q.Encode()
+}
+
+type productInfo struct {
+	ID    string `json:"id"`
+	Name  string `json:"name"`
+	Price string `json:"price"`
+	Mode  string `json:"mode"`
+}
+
+func (g *Gateway) productInfo(r *http.Request, ids []string) []productInfo {
+	out := make([]productInfo, 0, len(ids))
+	for _, id := range ids {
+		p, ok := g.product(id)
+		if !ok {
+			continue
+		}
+		v := g.productView(r.Context(), p)
+		out = append(out, productInfo{ID: p.ID, Name: v.Name, Price: p.Price, Mode: p.Mode})
+	}
+	return out
+}
+
+// problem writes an RFC 9457 problem+json body.
+func (g *Gateway) problem(w http.ResponseWriter, r *http.Request, status int, title, detail string, extra map[string]any) {
+	body := map[string]any{
+		"type":   "about:blank",
+		"title":  title,
+		"status": status,
+		"detail": detail,
+	}
+	for k, v := range extra {
+		body[k] = v
+	}
+	b, _ := json.Marshal(body)
+	h := w.Header()
+	h.Set("Content-Type", "application/problem+json")
+	h.Set("Cache-Control", "no-store")
+	h.Set("Content-Length", strconv.Itoa(len(b)))
+	w.WriteHeader(status)
+	if r.Method != http.MethodHead {
+		_, _ = w.Write(b)
+	}
+}
+
+func (g *Gateway) errorPage(w http.ResponseWriter, status int, title, message, user string) {
+	_ = g.pages.Render(w, status, "error", pages.ErrorData{
+		Status: status, Title: title, Message: message, BackURL: "/", User: user,
+	})
+}
+
+// absoluteURL makes a path absolute on the request's own origin.
+func absoluteURL(r *http.Request, path string) string {
+	scheme := "http"
+	if r.TLS != nil {
+		scheme = "https"
+	}
+	return scheme + "://" + r.Host + path
+}

@@ -1,0 +1,113 @@
+package gateway
+
+import (
+	"net/http"
+	"strings"
+
+	"github.com/gorilla/sessions"
+)
+
+// LoginURLFunc resolves login_url for a return_to path; "" when no login
+// URL is configured.
+type LoginURLFunc func(returnTo string) string
+
+// IsEndpoint reports whether path is under base_path: the paywall's own
+// endpoints, never gated.
+func (g *Gateway) IsEndpoint(path string) bool {
+	b := g.cfg.BasePath
+	return strings.HasPrefix(path, b) && (len(path) == len(b) || path[len(b)] == '/')
+}
+
+// ServeEndpoint serves the endpoints under base_path. user is the `user`
+// placeholder's value ("" when the site's auth did not run here).
+func (g *Gateway) ServeEndpoint(w http.ResponseWriter, r *http.Request, user string, login LoginURLFunc) {
+	switch strings.TrimPrefix(r.URL.Path, g.cfg.BasePath) {
+	case "/webhook":
+		if only(w, r, http.MethodPost) {
+			g.serveWebhook(w, r)
+		}
+	case "/healthz":
+		if only(w, r, http.MethodGet, http.MethodHead) {
+			g.serveHealthz(w, r)
+		}
+	case "/pay":
+		if only(w, r, http.MethodGet, http.MethodHead) {
+			g.servePay(w, r, user, login)
+		}
+	case "/checkout":
+		if only(w, r, http.MethodPost) {
+			g.serveCheckout(w, r, user, login)
+		}
+	case "/success":
+		if only(w, r, http.MethodGet, http.MethodHead) {
+			g.serveSuccess(w, r, user, login)
+		}
+	case "/cancel":
+		if only(w, r, http.MethodGet, http.MethodHead) {
+			g.serveCancel(w, r, user)
+		}
+	case "/portal":
+		if only(w, r, http.MethodGet, http.MethodHead) {
+			g.servePortal(w, r, user, login)
+		}
+	default:
+		g.errorPage(w, http.StatusNotFound, "Not found", "There is no such paywall page.", user)
+	}
+}
+
+// only answers 405 unless r uses one of methods.
+func only(w http.ResponseWriter, r *http.Request, methods ...string) bool {
+	for _, m := range methods {
+		if r.Method == m {
+			return true
+		}
+	}
+	w.Header().Set("Allow", strings.Join(methods, ", "))
+	http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+	return false
+}
+
+// whoPays is the user behind an endpoint request: the `user` placeholder,
+// else the one the gate remembered in the session cookie.
+func (g *Gateway) whoPays(r *http.Request, user string) (string, *sessions.Session, sessionData) {
+	sess, d := g.sessions.load(r)
+	if user == "" {
+		return d.User, sess, d
+	}
+	if d.User != user { // someone else logged in: start afresh
+		d = sessionData{User: user}
+	}
+	return user, sess, d
+}
+
+// toLogin sends a visitor nobody knows to login_url, or answers 401.
+func (g *Gateway) toLogin(w http.ResponseWriter, r *http.Request, login LoginURLFunc) {
+	if u := login(r.URL.RequestURI()); u != "" && !IsMachine(r) {
+		http.Redirect(w, r, u, http.StatusFound)
+		return
+	}
+	g.errorPage(w, http.StatusUnauthorized, "Please log in", "Log in to the site first, then come back.", "")
+}
+
+// holds reports whether user holds any of products now. A store failure
+// counts as not holding: the caller then offers to pay, and checkout
+// checks again.
+func (g *Gateway) holds(r *http.Request, user string, products ...string) bool {
+	ents, err := g.reader.Entitlements(r.Context(), user)
+	if err != nil {
+		return false
+	}
+	for _, p := range products {
+		if ents.Live(p, g.now()) {
+			return true
+		}
+	}
+	return false
+}
+
+func orRoot(returnTo string) string {
+	if returnTo == "" {
+		return "/"
+	}
+	return returnTo
+}

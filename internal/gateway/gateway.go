@@ -1,0 +1,112 @@
+// Package gateway is the paywall's HTTP side, free of Caddy: the decision
+// for a gated request and the endpoints under base_path (pay, checkout,
+// success, cancel, portal, webhook, healthz). caddymodule wires it into a
+// Caddy handler.
+package gateway
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/stripe/stripe-go/v76/client"
+	"go.uber.org/zap"
+
+	"github.com/caddy-paywall/caddy-paywall/internal/events"
+	"github.com/caddy-paywall/caddy-paywall/internal/pages"
+	"github.com/caddy-paywall/caddy-paywall/internal/store"
+)
+
+// Product is one thing for sale.
+type Product struct {
+	ID                  string
+	Name                string // "" means the Stripe Price's product name
+	Price               string
+	Mode                string // "payment" | "subscription"
+	AccessFor           time.Duration
+	AllowPromotionCodes bool
+}
+
+// Config is what the operator chose.
+type Config struct {
+	BasePath       string
+	Products       []Product
+	WebhookSecrets []string
+	SessionSecret  string
+	// AllowOnStoreError lets gated requests pass when Redis fails
+	// (on_store_error allow); otherwise they get 503.
+	AllowOnStoreError bool
+}
+
+// Entitlements reads a user's grants: the store, or a cache in front of it.
+type Entitlements interface {
+	Entitlements(ctx context.Context, user string) (store.Entitlements, error)
+}
+
+// Gateway decides gated requests and serves the paywall's endpoints.
+type Gateway struct {
+	cfg      Config
+	store    *store.Store
+	reader   Entitlements
+	api      *client.API
+	applier  *events.Applier
+	sessions *cookieSessions
+	pages    *pages.Set
+	prices   *priceCache
+	log      *zap.Logger
+	now      func() time.Time
+
+	// OnWebhook, when set, is told what each webhook delivery did
+	// (metrics).
+	OnWebhook func(WebhookResult)
+}
+
+// Deps are the parts a Gateway works with.
+type Deps struct {
+	Store *store.Store
+	// Reader reads entitlements on the hot path; nil means Store.
+	Reader  Entitlements
+	API     *client.API
+	Applier *events.Applier
+	Pages   *pages.Set
+	Log     *zap.Logger
+	Now     func() time.Time
+}
+
+// New builds a Gateway. It does not contact Redis or Stripe.
+func New(cfg Config, d Deps) (*Gateway, error) {
+	if d.Store == nil || d.API == nil || d.Applier == nil {
+		return nil, errors.New("gateway: store, stripe client and applier are required")
+	}
+	sess, err := newSessions(cfg.SessionSecret)
+	if err != nil {
+		return nil, err
+	}
+	g := &Gateway{
+		cfg: cfg, store: d.Store, reader: d.Reader, api: d.API, applier: d.Applier,
+		sessions: sess, pages: d.Pages, log: d.Log, now: d.Now,
+	}
+	if g.reader == nil {
+		g.reader = d.Store
+	}
+	if g.pages == nil {
+		g.pages = pages.Builtin()
+	}
+	if g.log == nil {
+		g.log = zap.NewNop()
+	}
+	if g.now == nil {
+		g.now = time.Now
+	}
+	g.prices = newPriceCache(d.API, g.now)
+	return g, nil
+}
+
+func (g *Gateway) product(id string) (Product, bool) {
+	for _, p := range g.cfg.Products {
+		if p.ID == id {
+			return p, true
+		}
+	}
+	return Product{}, false
+}

@@ -1,0 +1,125 @@
+package gateway
+
+import (
+	"net/http"
+
+	"strings"
+
+	"github.com/caddy-paywall/caddy-paywall/internal/events"
+	"github.com/caddy-paywall/caddy-paywall/internal/pages"
+	"github.com/caddy-paywall/caddy-paywall/internal/store"
+)
+
+// processingRefresh is how often the processing page checks again.
+const processingRefresh = 3
+
+// serveSuccess is where Stripe sends the visitor back. The visitor may be
+// faster than the webhook, so the session is asked for and, if paid and
+// this user's, fulfilled here through the webhook's own code path.
+func (g *Gateway) serveSuccess(w http.ResponseWriter, r *http.Request, user string, login LoginURLFunc) {
+	user, _, d := g.whoPays(r, user)
+	if user == "" {
+		g.toLogin(w, r, login)
+		return
+	}
+	id := r.URL.Query().Get("session_id")
+	if !strings.HasPrefix(id, "cs_") || len(id) > 255 {
+		g.errorPage(w, http.StatusBadRequest, "Unknown payment", "This link does not name a payment.", user)
+		return
+	}
+	s, err := g.applier.FetchSession(r.Context(), id)
+	if err != nil {
+		g.log.Warn("success page: fetching checkout session", field("session", id), zapErr(err))
+		g.processing(w, r, user, "")
+		return
+	}
+	if s.ClientReferenceID != user && s.User() != user {
+		g.errorPage(w, http.StatusForbidden, "Not your payment", "This payment belongs to another account.", user)
+		return
+	}
+	productName := g.productName(r, s.Metadata[events.MetaProduct])
+	if !s.Paid() {
+		g.processing(w, r, user, productName)
+		return
+	}
+	now := g.now()
+	res, err := g.applier.FulfilSession(r.Context(), s, store.Meta{Cause: "success", Created: now.Unix(), Now: now})
+	if err != nil {
+		g.log.Error("success page: fulfilling checkout session", field("session", id), zapErr(err))
+		g.processing(w, r, user, productName)
+		return
+	}
+	if res.Changed > 0 {
+		g.log.Info("granted on return from checkout", zapUser(user),
+			zapProduct(s.Metadata[events.MetaProduct]), field("session", id), field("cause", "success"))
+	}
+	if d.ReturnTo != "" {
+		http.Redirect(w, r, d.ReturnTo, http.StatusSeeOther)
+		return
+	}
+	_ = g.pages.Render(w, http.StatusOK, "success", pages.SuccessData{User: user, ProductName: productName, ContinueURL: "/"})
+}
+
+func (g *Gateway) processing(w http.ResponseWriter, r *http.Request, user, productName string) {
+	_ = g.pages.Render(w, http.StatusOK, "processing", pages.ProcessingData{
+		User: user, ProductName: productName, RefreshURL: r.URL.RequestURI(),
+		BackURL: "/", RefreshSeconds: processingRefresh,
+	})
+}
+
+// serveCancel is where Stripe sends a visitor who gave up.
+func (g *Gateway) serveCancel(w http.ResponseWriter, r *http.Request, user string) {
+	user, _, d := g.whoPays(r, user)
+	id := r.URL.Query().Get("product")
+	data := pages.CancelData{User: user, BackURL: "/"}
+	if _, ok := g.product(id); ok {
+		data.ProductName = g.productName(r, id)
+		data.PayURL = g.payURL([]string{id}, d.ReturnTo)
+	}
+	_ = g.pages.Render(w, http.StatusOK, "cancel", data)
+}
+
+// servePortal sends a subscriber to Stripe's Billing Portal.
+func (g *Gateway) servePortal(w http.ResponseWriter, r *http.Request, user string, login LoginURLFunc) {
+	user, _, d := g.whoPays(r, user)
+	if user == "" {
+		g.toLogin(w, r, login)
+		return
+	}
+	cus, err := g.store.CustomerOf(r.Context(), user)
+	if err != nil {
+		g.errorPage(w, http.StatusServiceUnavailable, "Temporarily unavailable", "Please try again in a moment.", user)
+		return
+	}
+	if cus == "" {
+		g.errorPage(w, http.StatusNotFound, "No subscription yet",
+			"There is no billing account for you yet. Subscribe first, then manage it here.", user)
+		return
+	}
+	portal, err := g.api.BillingPortalSessions.New(portalParams(r, cus, orRoot(d.ReturnTo)))
+	if err != nil {
+		g.log.Error("creating billing portal session", zapUser(user), zapErr(err))
+		g.errorPage(w, http.StatusBadGateway, "Billing is unavailable", "Please try again in a moment.", user)
+		return
+	}
+	http.Redirect(w, r, portal.URL, http.StatusSeeOther)
+}
+
+// serveHealthz answers 200 while Redis answers.
+func (g *Gateway) serveHealthz(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Cache-Control", "no-store")
+	if err := g.store.Ping(r.Context()); err != nil {
+		http.Error(w, "redis unavailable", http.StatusServiceUnavailable)
+		return
+	}
+	_, _ = w.Write([]byte("ok\n"))
+}
+
+func (g *Gateway) productName(r *http.Request, id string) string {
+	if p, ok := g.product(id); ok {
+		return g.productView(r.Context(), p).Name
+	}
+	return ""
+}
+
+

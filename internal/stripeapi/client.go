@@ -1,0 +1,33 @@
+// Package stripeapi builds the stripe-go client each paywall instance owns.
+// Nothing here touches stripe-go's package-level globals, so several sites
+// and config reloads each keep their own key and base URL.
+package stripeapi
+
+import (
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/stripe/stripe-go/v76"
+	"github.com/stripe/stripe-go/v76/client"
+)
+
+// New returns a client for key. apiURL overrides https://api.stripe.com
+// (stripe-mock, the offline stand-in); "" keeps Stripe's.
+func New(key, apiURL string) *client.API {
+	cfg := &stripe.BackendConfig{
+		HTTPClient:        &http.Client{Timeout: 20 * time.Second},
+		LeveledLogger:     &stripe.LeveledLogger{Level: stripe.LevelNull},
+		MaxNetworkRetries: stripe.Int64(2),
+	}
+	if apiURL != "" {
+		cfg.URL = stripe.String(strings.TrimRight(apiURL, "/"))
+	}
+	backend := stripe.GetBackendWithConfig(stripe.APIBackend, cfg)
+	return client.New(key, &stripe.Backends{API: backend, Connect: backend, Uploads: backend})
+}
+
+// LiveMode reports whether key is a live-mode key (sk_live_, rk_live_).
+func LiveMode(key string) bool {
+	return strings.HasPrefix(key, "sk_live_") || strings.HasPrefix(key, "rk_live_")
+}
