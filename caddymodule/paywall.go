@@ -93,7 +93,8 @@ type Paywall struct {
 	Shadow bool `json:"shadow,omitempty"`
 
 	// Directory of html/template files that replace the built-in pages
-	// (pay.html, processing.html, cancel.html, error.html; see the README).
+	// (pay.html, processing.html, cancel.html, success.html, error.html and
+	// optionally layout.html; see the README).
 	// Default: the built-in pages.
 	Templates string `json:"templates,omitempty"`
 

@@ -121,5 +121,3 @@ func (g *Gateway) productName(r *http.Request, id string) string {
 	}
 	return ""
 }
-
-

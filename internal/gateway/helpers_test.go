@@ -1,0 +1,184 @@
+package gateway
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/caddy-paywall/caddy-paywall/internal/events"
+	"github.com/caddy-paywall/caddy-paywall/internal/store"
+	"github.com/caddy-paywall/caddy-paywall/internal/stripeapi"
+	"github.com/caddy-paywall/caddy-paywall/internal/testenv"
+)
+
+const (
+	testWebhookSecret = "whsec_test_current"
+	testOldSecret     = "whsec_test_previous"
+	testSessionSecret = "0123456789abcdef0123456789abcdef-test"
+)
+
+var testProducts = []Product{
+	{ID: "pro", Name: "Pro articles", Price: "price_pro", Mode: "payment"},
+	{ID: "course", Name: "The course", Price: "price_course", Mode: "subscription"},
+}
+
+type fixture struct {
+	gw     *Gateway
+	store  *store.Store
+	client *redis.Client
+	stripe *stripeRecorder
+}
+
+type fixtureOpts struct {
+	redisURL   string
+	allowStore bool
+}
+
+// newFixture builds a Gateway on a real Redis (its own key prefix) and
+// stripe-mock, with a recorder in between that keeps what was sent.
+func newFixture(t *testing.T, o fixtureOpts) *fixture {
+	t.Helper()
+	if o.redisURL == "" {
+		o.redisURL = testenv.RedisURL(t)
+	}
+	opt, err := redis.ParseURL(o.redisURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	opt.MaxRetries = -1
+	opt.DialTimeout, opt.ReadTimeout, opt.WriteTimeout = 500*time.Millisecond, 500*time.Millisecond, 500*time.Millisecond
+	client := redis.NewClient(opt)
+	t.Cleanup(func() { client.Close() })
+	st := store.New(client, testenv.UniquePrefix())
+	rec := newStripeRecorder(t, testenv.StripeURL(t))
+	api := stripeapi.New("sk_test_123", rec.URL)
+	evProducts := make([]events.Product, len(testProducts))
+	for i, p := range testProducts {
+		evProducts[i] = events.Product{ID: p.ID, Price: p.Price, Mode: p.Mode, AccessFor: p.AccessFor}
+	}
+	applier := &events.Applier{Store: st, API: api, Products: evProducts}
+	gw, err := New(Config{
+		BasePath: "/paywall", Products: testProducts,
+		WebhookSecrets:    []string{testWebhookSecret, testOldSecret},
+		SessionSecret:     testSessionSecret,
+		AllowOnStoreError: o.allowStore,
+	}, Deps{Store: st, API: api, Applier: applier})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &fixture{gw: gw, store: st, client: client, stripe: rec}
+}
+
+func (f *fixture) grant(t *testing.T, user, product string) {
+	t.Helper()
+	now := time.Now()
+	_, err := f.store.Grant(context.Background(), store.GrantRequest{
+		Meta: store.Meta{Cause: "test", Created: now.Unix(), Now: now},
+		User: user, Product: product, Source: "pi_test_" + user + product,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// stripeRecorder forwards to stripe-mock and records each request.
+type stripeRecorder struct {
+	URL  string
+	mu   sync.Mutex
+	reqs []recorded
+}
+
+type recorded struct {
+	Method, Path   string
+	Form           url.Values
+	IdempotencyKey string
+}
+
+func newStripeRecorder(t *testing.T, target string) *stripeRecorder {
+	rec := &stripeRecorder{}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		form, _ := url.ParseQuery(string(body))
+		rec.mu.Lock()
+		rec.reqs = append(rec.reqs, recorded{r.Method, r.URL.Path, form, r.Header.Get("Idempotency-Key")})
+		rec.mu.Unlock()
+		out, err := http.NewRequest(r.Method, target+r.URL.RequestURI(), bytes.NewReader(body))
+		if err != nil {
+			http.Error(w, err.Error(), 500)
+			return
+		}
+		out.Header = r.Header.Clone()
+		resp, err := http.DefaultClient.Do(out)
+		if err != nil {
+			http.Error(w, err.Error(), 502)
+			return
+		}
+		defer resp.Body.Close()
+		for k, v := range resp.Header {
+			w.Header()[k] = v
+		}
+		w.WriteHeader(resp.StatusCode)
+		_, _ = io.Copy(w, resp.Body)
+	}))
+	t.Cleanup(srv.Close)
+	rec.URL = srv.URL
+	return rec
+}
+
+func (r *stripeRecorder) requests(path string) []recorded {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var out []recorded
+	for _, q := range r.reqs {
+		if q.Path == path {
+			out = append(out, q)
+		}
+	}
+	return out
+}
+
+// browser carries cookies from one response to the next request.
+type browser struct {
+	cookies map[string]*http.Cookie
+}
+
+func newBrowser() *browser { return &browser{cookies: map[string]*http.Cookie{}} }
+
+func (b *browser) do(t *testing.T, h func(http.ResponseWriter, *http.Request), r *http.Request) *httptest.ResponseRecorder {
+	t.Helper()
+	if r.Header.Get("Accept") == "" {
+		r.Header.Set("Accept", "text/html,application/xhtml+xml")
+	}
+	for _, c := range b.cookies {
+		r.AddCookie(c)
+	}
+	w := httptest.NewRecorder()
+	h(w, r)
+	for _, c := range w.Result().Cookies() {
+		b.cookies[c.Name] = c
+	}
+	return w
+}
+
+// endpoint calls the gateway's endpoints as the Caddy handler does, with
+// user as the `user` placeholder's value.
+func (f *fixture) endpoint(user string) func(http.ResponseWriter, *http.Request) {
+	return func(w http.ResponseWriter, r *http.Request) {
+		f.gw.ServeEndpoint(w, r, user, func(rt string) string { return "/login?next=" + url.QueryEscape(rt) })
+	}
+}
+
+func postForm(target string, form url.Values) *http.Request {
+	r := httptest.NewRequest(http.MethodPost, target, strings.NewReader(form.Encode()))
+	r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	return r
+}
