@@ -30,6 +30,7 @@ func (p *Paywall) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 	}
 
 	d := p.gateway.Decide(r.Context(), gateway.Request{User: p.user(repl), Products: products})
+	p.metrics.decision(d.Outcome)
 	if p.logger.Core().Enabled(zap.DebugLevel) {
 		p.logger.Debug("paywall decision", zap.String("outcome", string(d.Outcome)),
 			zap.String("user", d.User), zap.Strings("products", d.Products), zap.String("path", r.URL.Path))

@@ -105,6 +105,7 @@ type Paywall struct {
 	loginPath       string // the login page's path, never gated
 	redisKey        string // this instance's key in redisClients
 	logger          *zap.Logger
+	metrics         *metrics
 }
 
 // resolvedSecrets are the secrets with their placeholders resolved.
@@ -112,6 +113,8 @@ type resolvedSecrets struct {
 	stripeKey      string
 	webhookSecrets []string
 	sessionSecret  string
+	redisURL       string
+	apiURL         string
 }
 
 // Product is one thing for sale and the paths it gates.

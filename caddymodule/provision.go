@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/caddyserver/caddy/v2"
+	"github.com/redis/go-redis/v9"
+	"github.com/stripe/stripe-go/v76/client"
 
 	"github.com/caddy-paywall/caddy-paywall/internal/events"
 	"github.com/caddy-paywall/caddy-paywall/internal/gateway"
@@ -20,20 +22,10 @@ import (
 // restart during an outage still serves the ungated site.
 func (p *Paywall) Provision(ctx caddy.Context) error {
 	p.logger = ctx.Logger()
+	p.metrics = newMetrics(ctx.GetMetricsRegistry())
 	p.applyDefaults()
 
-	// Secrets usually come from {env.*}; resolve them once here.
-	repl := caddy.NewReplacer()
-	key := repl.ReplaceAll(p.StripeSecretKey, "")
-	secrets := make([]string, 0, len(p.StripeWebhookSecrets))
-	for _, s := range p.StripeWebhookSecrets {
-		if s = repl.ReplaceAll(s, ""); s != "" {
-			secrets = append(secrets, s)
-		}
-	}
-	sessionSecret := repl.ReplaceAll(p.SessionSecret, "")
-	p.resolved = resolvedSecrets{stripeKey: key, webhookSecrets: secrets, sessionSecret: sessionSecret}
-	if err := p.validateResolved(); err != nil {
+	if err := p.resolveSecrets(); err != nil {
 		return err
 	}
 
@@ -45,21 +37,73 @@ func (p *Paywall) Provision(ctx caddy.Context) error {
 	p.userPlaceholder = singlePlaceholder(p.User)
 	p.loginPath = loginPath(p.LoginURL)
 
-	redisURL := repl.ReplaceAll(p.Redis, "")
-	client, err := loadRedis(redisURL)
+	client, err := loadRedis(p.resolved.redisURL)
 	if err != nil {
 		return fmt.Errorf("paywall: %v", err)
 	}
-	p.redisKey = redisURL
-	st := store.New(client, p.KeyPrefix)
+	p.redisKey = p.resolved.redisURL
+	parts := p.buildParts(client)
 
 	pageSet, err := pages.Load(p.Templates)
 	if err != nil {
 		return fmt.Errorf("paywall: templates: %v", err)
 	}
+	if p.resolved.apiURL != "" {
+		// Another Stripe (the stand-in) hosts its checkout page on its own
+		// origin; the pay form's redirect must be allowed to go there.
+		if pageSet, err = pageSet.WithFormAction(p.resolved.apiURL); err != nil {
+			return fmt.Errorf("paywall: stripe_api_url: %v", err)
+		}
+	}
+	p.gateway, err = gateway.New(gateway.Config{
+		BasePath:          p.BasePath,
+		Products:          p.gatewayProducts(),
+		WebhookSecrets:    p.resolved.webhookSecrets,
+		SessionSecret:     p.resolved.sessionSecret,
+		AllowOnStoreError: p.OnStoreError == "allow",
+	}, gateway.Deps{
+		Store: parts.store, Reader: timedReader{inner: parts.store, hist: p.metrics.store},
+		API: parts.api, Applier: parts.applier, Pages: pageSet, Log: p.logger,
+	})
+	if err != nil {
+		return fmt.Errorf("paywall: %v", err)
+	}
+	p.gateway.OnWebhook = p.metrics.webhook
+	return nil
+}
 
-	api := stripeapi.New(key, repl.ReplaceAll(p.StripeAPIURL, ""))
-	applier := &events.Applier{
+// resolveSecrets resolves the placeholders ({env.*}, {file.*}) in the
+// secrets and URLs once, at provision time.
+func (p *Paywall) resolveSecrets() error {
+	repl := caddy.NewReplacer()
+	r := resolvedSecrets{
+		stripeKey:     repl.ReplaceAll(p.StripeSecretKey, ""),
+		sessionSecret: repl.ReplaceAll(p.SessionSecret, ""),
+		redisURL:      repl.ReplaceAll(p.Redis, ""),
+		apiURL:        repl.ReplaceAll(p.StripeAPIURL, ""),
+	}
+	for _, s := range p.StripeWebhookSecrets {
+		if s = repl.ReplaceAll(s, ""); s != "" {
+			r.webhookSecrets = append(r.webhookSecrets, s)
+		}
+	}
+	p.resolved = r
+	return p.validateResolved()
+}
+
+// parts are what both the handler and the CLI commands work with.
+type parts struct {
+	store   *store.Store
+	api     *client.API
+	applier *events.Applier
+}
+
+// buildParts builds the store, the Stripe client and the event applier
+// from a resolved config. It contacts neither Redis nor Stripe.
+func (p *Paywall) buildParts(rc redis.UniversalClient) parts {
+	st := store.New(rc, p.KeyPrefix)
+	api := stripeapi.New(p.resolved.stripeKey, p.resolved.apiURL)
+	return parts{store: st, api: api, applier: &events.Applier{
 		Store:    st,
 		API:      api,
 		Products: p.eventProducts(),
@@ -68,19 +112,8 @@ func (p *Paywall) Provision(ctx caddy.Context) error {
 			DisputeKeep:  p.DisputePolicy == "keep",
 			PastDueGrace: time.Duration(p.PastDueGrace),
 		},
-		LiveMode: stripeapi.LiveMode(key),
-	}
-	p.gateway, err = gateway.New(gateway.Config{
-		BasePath:          p.BasePath,
-		Products:          p.gatewayProducts(),
-		WebhookSecrets:    secrets,
-		SessionSecret:     sessionSecret,
-		AllowOnStoreError: p.OnStoreError == "allow",
-	}, gateway.Deps{Store: st, API: api, Applier: applier, Pages: pageSet, Log: p.logger})
-	if err != nil {
-		return fmt.Errorf("paywall: %v", err)
-	}
-	return nil
+		LiveMode: stripeapi.LiveMode(p.resolved.stripeKey),
+	}}
 }
 
 // Cleanup releases the shared Redis client; it works after a Provision

@@ -1,0 +1,414 @@
+package caddymodule
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/caddyserver/caddy/v2"
+	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
+	"github.com/caddyserver/caddy/v2/caddyconfig/httpcaddyfile"
+	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
+)
+
+func init() {
+	// Registered with RegisterDirective rather than RegisterHandlerDirective,
+	// which would take a first argument as a matcher: the paywall must see
+	// every request (it strips spoofed X-Paywall-* headers everywhere and
+	// serves its webhook), and products already choose the gated paths, so
+	// `paywall /x {` is refused like any other argument.
+	httpcaddyfile.RegisterDirective("paywall", parseDirective)
+	// After every authentication directive has set the user, before any
+	// handler that can respond: no global `order` line needed.
+	httpcaddyfile.RegisterDirectiveOrder("paywall", httpcaddyfile.After, "forward_auth")
+}
+
+// parseDirective turns a `paywall` segment into a route holding the handler.
+func parseDirective(h httpcaddyfile.Helper) ([]httpcaddyfile.ConfigValue, error) {
+	handler, err := parseCaddyfile(h)
+	if err != nil {
+		return nil, err
+	}
+	return h.NewRoute(nil, handler), nil
+}
+
+// parseCaddyfile unmarshals a `paywall` block into a new handler.
+func parseCaddyfile(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error) {
+	p := new(Paywall)
+	if err := p.UnmarshalCaddyfile(h.Dispenser); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// UnmarshalCaddyfile sets up the paywall from Caddyfile tokens. Syntax:
+//
+//	paywall {
+//		stripe_secret_key     <key>
+//		stripe_webhook_secret <whsec...>       # repeatable
+//		stripe_api_url        <url>
+//		redis                 <url>
+//		key_prefix            <prefix>
+//		session_secret        <secret>
+//		user                  <placeholder>
+//		login_url             <url>
+//		base_path             <path>
+//		on_store_error        deny|allow
+//		shadow                [on|off]
+//		templates             <dir>
+//		refund_policy         full|any
+//		dispute_policy        revoke|keep
+//		past_due_grace        <duration>
+//
+//		product <id> {                         # repeatable
+//			name   <name>
+//			price  <price_id>
+//			mode   payment|subscription
+//			access_for <duration>              # payment mode only
+//			paths  <pattern...>                # repeatable
+//			except <pattern...>                # repeatable
+//			allow_promotion_codes [on|off]
+//		}
+//	}
+//
+// stripe_secret_key, stripe_webhook_secret, session_secret, and each
+// product's price and paths are required. Values holding placeholders such
+// as {env.STRIPE_SECRET_KEY} are kept as written and resolved when the
+// config is loaded. The directive takes no matcher: products' paths decide
+// what is gated.
+func (p *Paywall) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
+	d.Next() // the directive name
+	directive := d.Token()
+	if d.NextArg() {
+		return d.Errf("paywall takes no arguments or matcher, got %q: each product's paths choose what is gated", d.Val())
+	}
+
+	set := make(map[string]caddyfile.Token) // single-valued options seen, for duplicates
+	products := make(map[string]caddyfile.Token)
+	for nesting := d.Nesting(); d.NextBlock(nesting); {
+		opt := d.Val()
+		if opt != "stripe_webhook_secret" && opt != "product" && slices.Contains(paywallOptions, opt) {
+			if first, ok := set[opt]; ok {
+				return d.Errf("%s: set twice (first at %s)", opt, position(first))
+			}
+			set[opt] = d.Token()
+		}
+
+		var err error
+		switch opt {
+		case "stripe_secret_key":
+			p.StripeSecretKey, err = oneArg(d, opt, checkStripeKey)
+		case "stripe_webhook_secret":
+			var secrets []string
+			secrets, err = someArgs(d, opt, checkWebhookSecret)
+			p.StripeWebhookSecrets = append(p.StripeWebhookSecrets, secrets...)
+		case "stripe_api_url":
+			p.StripeAPIURL, err = oneArg(d, opt, checkAPIURL)
+		case "redis":
+			p.Redis, err = oneArg(d, opt, nil)
+		case "key_prefix":
+			p.KeyPrefix, err = oneArg(d, opt, nil)
+		case "session_secret":
+			p.SessionSecret, err = oneArg(d, opt, checkSessionSecret)
+		case "user":
+			p.User, err = oneArg(d, opt, nil)
+		case "login_url":
+			p.LoginURL, err = oneArg(d, opt, nil)
+		case "base_path":
+			p.BasePath, err = oneArg(d, opt, checkBasePath)
+		case "on_store_error":
+			p.OnStoreError, err = oneArg(d, opt, enum(onStoreErrorValues...))
+		case "shadow":
+			p.Shadow, err = onOff(d, opt)
+		case "templates":
+			p.Templates, err = oneArg(d, opt, nil)
+		case "refund_policy":
+			p.RefundPolicy, err = oneArg(d, opt, enum(refundPolicyValues...))
+		case "dispute_policy":
+			p.DisputePolicy, err = oneArg(d, opt, enum(disputePolicyValues...))
+		case "past_due_grace":
+			p.PastDueGrace, err = duration(d, opt)
+		case "product":
+			var pr Product
+			pr, err = unmarshalProduct(d, products)
+			p.Products = append(p.Products, pr)
+		default:
+			return d.Errf("unrecognized paywall option %q %s", opt, suggest(opt, paywallOptions))
+		}
+		if err != nil {
+			return err
+		}
+	}
+
+	var missing []string
+	if p.StripeSecretKey == "" {
+		missing = append(missing, "stripe_secret_key")
+	}
+	if len(p.StripeWebhookSecrets) == 0 {
+		missing = append(missing, "stripe_webhook_secret")
+	}
+	if p.SessionSecret == "" {
+		missing = append(missing, "session_secret")
+	}
+	if len(missing) > 0 {
+		return errAt(directive, "%s", required(missing))
+	}
+	return nil
+}
+
+// unmarshalProduct reads `product <id> { ... }`; products holds the ids
+// already defined, with where.
+func unmarshalProduct(d *caddyfile.Dispenser, products map[string]caddyfile.Token) (Product, error) {
+	var pr Product
+	start := d.Token()
+	args := d.RemainingArgs()
+	switch {
+	case len(args) == 0:
+		return pr, d.Errf("product: missing product id")
+	case len(args) > 1:
+		return pr, d.Errf("product: too many values (want 1, the product id, got %d)", len(args))
+	}
+	pr.ID = args[0]
+	if err := checkProductID(pr.ID); err != nil {
+		return pr, d.Errf("product: %v", err)
+	}
+	if first, ok := products[pr.ID]; ok {
+		return pr, d.Errf("product %q: defined twice (first at %s)", pr.ID, position(first))
+	}
+	products[pr.ID] = start
+
+	var accessFor caddyfile.Token // where access_for was set, if it was
+	set := make(map[string]caddyfile.Token)
+	for nesting := d.Nesting(); d.NextBlock(nesting); {
+		opt := d.Val()
+		if opt != "paths" && opt != "except" && slices.Contains(productOptions, opt) {
+			if first, ok := set[opt]; ok {
+				return pr, d.Errf("product %q: %s: set twice (first at %s)", pr.ID, opt, position(first))
+			}
+			set[opt] = d.Token()
+		}
+
+		var err error
+		switch opt {
+		case "name":
+			pr.Name, err = oneArg(d, opt, nil)
+		case "price":
+			pr.Price, err = oneArg(d, opt, nil)
+		case "mode":
+			pr.Mode, err = oneArg(d, opt, enum(modeValues...))
+		case "access_for":
+			accessFor = d.Token()
+			pr.AccessFor, err = duration(d, opt)
+			if err == nil && pr.AccessFor == 0 {
+				err = d.Errf("access_for: must be more than 0 (leave it out for access that never ends)")
+			}
+		case "paths":
+			var patterns []string
+			patterns, err = someArgs(d, opt, checkPattern)
+			pr.Paths = append(pr.Paths, patterns...)
+		case "except":
+			var patterns []string
+			patterns, err = someArgs(d, opt, checkPattern)
+			pr.Except = append(pr.Except, patterns...)
+		case "allow_promotion_codes":
+			pr.AllowPromotionCodes, err = onOff(d, opt)
+		default:
+			return pr, d.Errf("product %q: unrecognized option %q %s", pr.ID, opt, suggest(opt, productOptions))
+		}
+		if err != nil {
+			return pr, fmt.Errorf("product %q: %w", pr.ID, err)
+		}
+	}
+
+	if pr.Mode == "subscription" && pr.AccessFor != 0 {
+		return pr, errAt(accessFor, "product %q: access_for applies to mode payment only: a subscription's access follows its billing period", pr.ID)
+	}
+	var missing []string
+	if pr.Price == "" {
+		missing = append(missing, "price")
+	}
+	if len(pr.Paths) == 0 {
+		missing = append(missing, "paths")
+	}
+	if len(missing) > 0 {
+		return pr, errAt(start, "product %q: %s", pr.ID, required(missing))
+	}
+	return pr, nil
+}
+
+// The options, in the order the syntax lists them; unrecognized-option
+// errors name the closest one or list them all.
+var (
+	paywallOptions = []string{
+		"stripe_secret_key", "stripe_webhook_secret", "stripe_api_url", "redis", "key_prefix",
+		"session_secret", "user", "login_url", "base_path", "on_store_error", "shadow",
+		"templates", "refund_policy", "dispute_policy", "past_due_grace", "product",
+	}
+	productOptions = []string{
+		"name", "price", "mode", "access_for", "paths", "except", "allow_promotion_codes",
+	}
+)
+
+// oneArg reads the single value of opt, refusing none, several, a block
+// after it, or a value check refuses.
+func oneArg(d *caddyfile.Dispenser, opt string, check func(string) error) (string, error) {
+	vals, err := values(d, opt)
+	if err != nil {
+		return "", err
+	}
+	if len(vals) > 1 {
+		// The values are not echoed: they may be pieces of a secret.
+		return "", d.Errf("%s: too many values (want 1, got %d)", opt, len(vals))
+	}
+	if check != nil {
+		if err := check(vals[0]); err != nil {
+			return "", d.Errf("%s: %v", opt, err)
+		}
+	}
+	return vals[0], nil
+}
+
+// someArgs reads the one or more values of opt, each passing check.
+func someArgs(d *caddyfile.Dispenser, opt string, check func(string) error) ([]string, error) {
+	vals, err := values(d, opt)
+	if err != nil {
+		return nil, err
+	}
+	for _, v := range vals {
+		if err := check(v); err != nil {
+			return nil, d.Errf("%s: %v", opt, err)
+		}
+	}
+	return vals, nil
+}
+
+// values reads the values of opt: at least one, and no block after them.
+func values(d *caddyfile.Dispenser, opt string) ([]string, error) {
+	args := d.RemainingArgs()
+	if err := noBlock(d, opt); err != nil {
+		return nil, err
+	}
+	if len(args) == 0 {
+		return nil, d.Errf("%s: missing value", opt)
+	}
+	return args, nil
+}
+
+// noBlock refuses a block opening after the values of opt. (NextBlock
+// would skip an empty one without a word.)
+func noBlock(d *caddyfile.Dispenser, opt string) error {
+	file, line := d.File(), d.Line()
+	if !d.Next() {
+		return nil
+	}
+	// A quoted "{" was taken as a value, so this one opens a block.
+	if d.Val() == "{" && d.File() == file && d.Line() == line {
+		return d.Errf("%s: unexpected '{': this option takes no block", opt)
+	}
+	d.Prev()
+	return nil
+}
+
+// onOff reads a flag: bare means on.
+func onOff(d *caddyfile.Dispenser, opt string) (bool, error) {
+	args := d.RemainingArgs()
+	if err := noBlock(d, opt); err != nil {
+		return false, err
+	}
+	switch {
+	case len(args) == 0:
+		return true, nil
+	case len(args) > 1:
+		return false, d.Errf("%s: too many values (want on or off, got %d values)", opt, len(args))
+	case args[0] == "on":
+		return true, nil
+	case args[0] == "off":
+		return false, nil
+	}
+	return false, d.Errf("%s: unknown value %q (want on or off)", opt, args[0])
+}
+
+// duration reads a Go duration, with Caddy's "d" for days; negative ones
+// are refused.
+func duration(d *caddyfile.Dispenser, opt string) (caddy.Duration, error) {
+	v, err := oneArg(d, opt, nil)
+	if err != nil {
+		return 0, err
+	}
+	dur, err := caddy.ParseDuration(v)
+	if err != nil {
+		return 0, d.Errf("%s: invalid duration %q (want a number and a unit, such as 720h or 30d)", opt, v)
+	}
+	if dur < 0 {
+		return 0, d.Errf("%s: invalid duration %q: must not be negative", opt, v)
+	}
+	return caddy.Duration(dur), nil
+}
+
+// enum returns a check accepting only allowed.
+func enum(allowed ...string) func(string) error {
+	return func(v string) error { return checkEnum(v, allowed...) }
+}
+
+// errAt is d.Errf for an earlier token, so that an error found at the end
+// of a block points at the line it is about.
+func errAt(tok caddyfile.Token, format string, args ...any) error {
+	d := caddyfile.NewDispenser([]caddyfile.Token{tok})
+	d.Next()
+	return d.Errf(format, args...)
+}
+
+// position is "file:line", as Caddy's errors print it.
+func position(tok caddyfile.Token) string {
+	return fmt.Sprintf("%s:%d", tok.File, tok.Line)
+}
+
+// required says which required options are missing: "price is required",
+// "price and paths are required".
+func required(missing []string) string {
+	if len(missing) == 1 {
+		return missing[0] + " is required"
+	}
+	return strings.Join(missing[:len(missing)-1], ", ") + " and " + missing[len(missing)-1] + " are required"
+}
+
+// suggest names the known option closest to a misspelt one, or lists them
+// all when none is close.
+func suggest(opt string, known []string) string {
+	best, bestDist := "", 3 // at most two edits away
+	for _, k := range known {
+		if dist := editDistance(opt, k); dist < bestDist {
+			best, bestDist = k, dist
+		}
+	}
+	if best != "" {
+		return fmt.Sprintf("(did you mean %q?)", best)
+	}
+	return "(known: " + strings.Join(known, ", ") + ")"
+}
+
+// editDistance is the Levenshtein distance between a and b.
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
+}
+
+// Interface guards
+var (
+	_ caddyfile.Unmarshaler = (*Paywall)(nil)
+)

@@ -1,0 +1,293 @@
+package caddymodule
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	caddycmd "github.com/caddyserver/caddy/v2/cmd"
+	"github.com/spf13/cobra"
+
+	"github.com/caddy-paywall/caddy-paywall/internal/admin"
+	"github.com/caddy-paywall/caddy-paywall/internal/store"
+)
+
+// adminCommands are the `caddy paywall` commands that work on a config's
+// Redis and Stripe account.
+func adminCommands() []*cobra.Command {
+	return []*cobra.Command{grantCommand(), revokeCommand(), showCommand(), listCommand(), triggerCommand(), doctorCommand()}
+}
+
+// command builds a subcommand whose errors map to exit codes 1 (failure)
+// and 2 (usage), including flag and argument mistakes.
+func command(use, short, long string, run func(cmd *cobra.Command) error) *cobra.Command {
+	cmd := &cobra.Command{Use: use, Short: short, Long: long, Args: cobra.ArbitraryArgs}
+	cmd.RunE = func(c *cobra.Command, args []string) error {
+		return caddycmd.WrapCommandFuncForCobra(func(caddycmd.Flags) (int, error) {
+			if len(args) > 0 {
+				return 2, usageErr("unexpected argument %q (see --help)", args[0])
+			}
+			err := run(c)
+			switch {
+			case err == nil:
+				return 0, nil
+			case errors.Is(err, errUsage):
+				return 2, err
+			}
+			return 1, err
+		})(c, args)
+	}
+	cmd.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
+		return caddycmd.WrapCommandFuncForCobra(func(caddycmd.Flags) (int, error) { return 2, err })(c, nil)
+	})
+	return cmd
+}
+
+func requireFlag(flag, value string) error {
+	if value == "" {
+		return usageErr("--%s is required", flag)
+	}
+	return nil
+}
+
+func (c *cliPaywall) knowsProduct(id string) error {
+	for _, p := range c.Products {
+		if p.ID == id {
+			return nil
+		}
+	}
+	return usageErr("no product %q in this paywall", id)
+}
+
+func grantCommand() *cobra.Command {
+	var f configFlags
+	var user, product string
+	var forDur time.Duration
+	cmd := command("grant --user U --product P [--for DURATION]", "Gives a user a product (an admin grant)",
+		"Opens the product for the user, forever or --for a duration. The audit stream records it with cause admin.",
+		func(cmd *cobra.Command) error {
+			if err := errors.Join(requireFlag("user", user), requireFlag("product", product)); err != nil {
+				return err
+			}
+			pw, err := f.loadPaywall()
+			if err != nil {
+				return err
+			}
+			defer pw.Close()
+			if err := pw.knowsProduct(product); err != nil {
+				return err
+			}
+			now := time.Now()
+			req := store.GrantRequest{Meta: store.Meta{Cause: "admin", Created: now.Unix(), Now: now},
+				User: user, Product: product, Source: store.SourceAdmin}
+			if forDur > 0 {
+				req.Expires = now.Add(forDur).Unix()
+			}
+			res, err := pw.store.Grant(context.Background(), req)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "granted %s to %s (%d change)\n", product, user, res.Changed)
+			return nil
+		})
+	f.add(cmd, false)
+	cmd.Flags().StringVar(&user, "user", "", "the user id, as the `user` placeholder gives it")
+	cmd.Flags().StringVar(&product, "product", "", "the product id")
+	cmd.Flags().DurationVar(&forDur, "for", 0, "how long the grant lasts (default: forever)")
+	return cmd
+}
+
+func revokeCommand() *cobra.Command {
+	var f configFlags
+	var user, product string
+	cmd := command("revoke --user U --product P", "Takes a product away from a user",
+		"Closes every grant of the product for the user. Only a new payment opens it again. The audit stream records it with cause admin.",
+		func(cmd *cobra.Command) error {
+			if err := errors.Join(requireFlag("user", user), requireFlag("product", product)); err != nil {
+				return err
+			}
+			pw, err := f.loadPaywall()
+			if err != nil {
+				return err
+			}
+			defer pw.Close()
+			now := time.Now()
+			res, err := pw.store.Revoke(context.Background(), store.RevokeRequest{
+				Meta:   store.Meta{Cause: "admin", Created: now.Unix(), Now: now},
+				Source: store.SourceAdmin, User: user, Product: product})
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "revoked %s from %s (%d grants closed)\n", product, user, res.Changed)
+			return nil
+		})
+	f.add(cmd, false)
+	cmd.Flags().StringVar(&user, "user", "", "the user id")
+	cmd.Flags().StringVar(&product, "product", "", "the product id")
+	return cmd
+}
+
+func showCommand() *cobra.Command {
+	var f configFlags
+	var user string
+	var limit int
+	cmd := command("show --user U", "Shows a user's entitlements and audit trail",
+		"Lists every grant the user has (its source, whether it is open, its expiry and what last changed it), then the user's audit trail, newest first.",
+		func(cmd *cobra.Command) error {
+			if err := requireFlag("user", user); err != nil {
+				return err
+			}
+			pw, err := f.loadPaywall()
+			if err != nil {
+				return err
+			}
+			defer pw.Close()
+			ctx := context.Background()
+			ents, err := pw.store.Entitlements(ctx, user)
+			if err != nil {
+				return err
+			}
+			audit, err := pw.store.Audit(ctx, user, limit)
+			if err != nil {
+				return err
+			}
+			out := cmd.OutOrStdout()
+			views := admin.Views(ents, time.Now())
+			if f.json {
+				return admin.PrintJSON(out, map[string]any{"user": user, "grants": views, "audit": audit})
+			}
+			if len(views) == 0 {
+				fmt.Fprintf(out, "%s holds nothing.\n", user)
+			} else {
+				admin.PrintGrants(out, views)
+			}
+			fmt.Fprintln(out)
+			admin.PrintAudit(out, audit)
+			return nil
+		})
+	f.add(cmd, true)
+	cmd.Flags().StringVar(&user, "user", "", "the user id")
+	cmd.Flags().IntVar(&limit, "limit", 50, "how many audit entries to show")
+	return cmd
+}
+
+func listCommand() *cobra.Command {
+	var f configFlags
+	var product string
+	cmd := command("list [--product P]", "Lists users and their grants",
+		"Lists every user with a grant (of --product, if given). It scans Redis: meant for operators, not for hot paths.",
+		func(cmd *cobra.Command) error {
+			pw, err := f.loadPaywall()
+			if err != nil {
+				return err
+			}
+			defer pw.Close()
+			ctx := context.Background()
+			users, err := pw.store.Users(ctx, product)
+			if err != nil {
+				return err
+			}
+			var rows []admin.GrantView
+			now := time.Now()
+			for _, u := range users {
+				ents, err := pw.store.Entitlements(ctx, u)
+				if err != nil {
+					return err
+				}
+				for _, v := range admin.Views(ents, now) {
+					if product == "" || v.Product == product {
+						rows = append(rows, v)
+					}
+				}
+			}
+			if f.json {
+				return admin.PrintJSON(cmd.OutOrStdout(), rows)
+			}
+			admin.PrintGrants(cmd.OutOrStdout(), rows)
+			return nil
+		})
+	f.add(cmd, true)
+	cmd.Flags().StringVar(&product, "product", "", "only this product")
+	return cmd
+}
+
+func triggerCommand() *cobra.Command {
+	var f configFlags
+	var t admin.Trigger
+	var url string
+	cmd := command("trigger --event TYPE --user U --product P [--url URL]", "Sends a signed test event to a running gateway",
+		fmt.Sprintf("Builds a Stripe event of TYPE for the user and product, signs it with the config's first webhook secret, and posts it to the gateway's webhook.\nTypes: %v", admin.TriggerTypeNames()),
+		func(cmd *cobra.Command) error {
+			if err := errors.Join(requireFlag("event", t.Type), requireFlag("user", t.User), requireFlag("product", t.Product)); err != nil {
+				return err
+			}
+			pw, err := f.loadPaywall()
+			if err != nil {
+				return err
+			}
+			defer pw.Close()
+			if url == "" {
+				if len(pw.hosts) == 0 {
+					return usageErr("--url is required: the config names no site host")
+				}
+				url = "https://" + pw.hosts[0] + pw.BasePath + "/webhook"
+			}
+			t.Livemode = pw.applier.LiveMode
+			payload, err := t.Event()
+			if err != nil {
+				return usageErr("%v", err)
+			}
+			status, body, err := admin.Send(context.Background(), url, pw.resolved.webhookSecrets[0], payload)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "%s -> %s: %d %s\n", t.Type, url, status, body)
+			if status/100 != 2 {
+				return fmt.Errorf("the gateway answered %d", status)
+			}
+			return nil
+		})
+	f.add(cmd, false)
+	cmd.Flags().StringVar(&t.Type, "event", "", "the event type")
+	cmd.Flags().StringVar(&t.User, "user", "", "the user id")
+	cmd.Flags().StringVar(&t.Product, "product", "", "the product id")
+	cmd.Flags().StringVar(&t.PaymentIntent, "payment-intent", "", "the payment intent a refund or dispute refers to")
+	cmd.Flags().StringVar(&url, "url", "", "the webhook URL (default: https://SITE/BASE_PATH/webhook)")
+	return cmd
+}
+
+func doctorCommand() *cobra.Command {
+	var f configFlags
+	var url string
+	cmd := command("doctor [--url WEBHOOK_URL]", "Checks Redis, the Stripe key, prices and webhook endpoint",
+		"Checks that Redis answers, the secret key's mode, that each product's Price exists and fits its mode, and that a webhook endpoint points at this gateway with every event it handles and the API version it reads. With --url it also checks the webhook is reachable without credentials. Exit code 1 if anything needs fixing.",
+		func(cmd *cobra.Command) error {
+			pw, err := f.loadPaywall()
+			if err != nil {
+				return err
+			}
+			defer pw.Close()
+			d := admin.Doctor{Store: pw.store, API: pw.api, SecretKey: pw.resolved.stripeKey, BasePath: pw.BasePath, WebhookURL: url}
+			for _, p := range pw.Products {
+				d.Products = append(d.Products, admin.DoctorProduct{ID: p.ID, Price: p.Price, Mode: p.Mode})
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			checks := d.Run(ctx)
+			if f.json {
+				if err := admin.PrintJSON(cmd.OutOrStdout(), checks); err != nil {
+					return err
+				}
+			} else {
+				admin.PrintChecks(cmd.OutOrStdout(), checks)
+			}
+			if admin.Failed(checks) {
+				return errors.New("doctor found problems")
+			}
+			return nil
+		})
+	f.add(cmd, true)
+	cmd.Flags().StringVar(&url, "url", "", "the public webhook URL to probe without credentials")
+	return cmd
+}

@@ -1,0 +1,86 @@
+package caddymodule
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/caddy-paywall/caddy-paywall/internal/gateway"
+	"github.com/caddy-paywall/caddy-paywall/internal/store"
+)
+
+// metrics are the paywall's series in Caddy's Prometheus registry (served
+// by Caddy's metrics endpoint). Ungated requests are not counted: they cost
+// nothing and counting them would.
+type metrics struct {
+	decisions *prometheus.CounterVec
+	webhooks  *prometheus.CounterVec
+	store     *prometheus.HistogramVec
+}
+
+func newMetrics(reg prometheus.Registerer) *metrics {
+	m := &metrics{
+		decisions: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: "caddy", Subsystem: "paywall", Name: "decisions_total",
+			Help: "Decisions on gated requests, by outcome (pass, login, pay, denied_store_error, allowed_store_error).",
+		}, []string{"outcome"}),
+		webhooks: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: "caddy", Subsystem: "paywall", Name: "webhook_events_total",
+			Help: "Webhook deliveries, by event type and result.",
+		}, []string{"type", "result"}),
+		store: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Namespace: "caddy", Subsystem: "paywall", Name: "store_seconds",
+			Help:    "Latency of entitlement reads from Redis, by result.",
+			Buckets: []float64{.0002, .0005, .001, .002, .005, .01, .025, .05, .1, .25, 1},
+		}, []string{"result"}),
+	}
+	if reg != nil {
+		m.decisions = register(reg, m.decisions)
+		m.webhooks = register(reg, m.webhooks)
+		m.store = register(reg, m.store)
+	}
+	return m
+}
+
+// register adds c to reg, or returns the collector already there (several
+// paywall blocks in one config share the series).
+func register[T prometheus.Collector](reg prometheus.Registerer, c T) T {
+	if err := reg.Register(c); err != nil {
+		var are prometheus.AlreadyRegisteredError
+		if errors.As(err, &are) {
+			if existing, ok := are.ExistingCollector.(T); ok {
+				return existing
+			}
+		}
+	}
+	return c
+}
+
+func (m *metrics) decision(o gateway.Outcome) { m.decisions.WithLabelValues(string(o)).Inc() }
+
+func (m *metrics) webhook(r gateway.WebhookResult) {
+	typ := r.Type
+	if typ == "" {
+		typ = "unknown"
+	}
+	m.webhooks.WithLabelValues(typ, r.Outcome).Inc()
+}
+
+// timedReader measures entitlement reads.
+type timedReader struct {
+	inner gateway.Entitlements
+	hist  *prometheus.HistogramVec
+}
+
+func (t timedReader) Entitlements(ctx context.Context, user string) (store.Entitlements, error) {
+	start := time.Now()
+	e, err := t.inner.Entitlements(ctx, user)
+	result := "ok"
+	if err != nil {
+		result = "error"
+	}
+	t.hist.WithLabelValues(result).Observe(time.Since(start).Seconds())
+	return e, err
+}

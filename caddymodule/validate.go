@@ -1,0 +1,267 @@
+package caddymodule
+
+import (
+	"errors"
+	"fmt"
+	"net/url"
+	"strings"
+
+	"github.com/caddyserver/caddy/v2"
+)
+
+// The values of the enumerated options; the first is the default.
+var (
+	modeValues          = []string{"payment", "subscription"}
+	onStoreErrorValues  = []string{"deny", "allow"}
+	refundPolicyValues  = []string{"full", "any"}
+	disputePolicyValues = []string{"revoke", "keep"}
+)
+
+// Defaults, as the config struct documents them.
+const (
+	defaultUser      = "{http.auth.user.id}"
+	defaultBasePath  = "/paywall"
+	defaultRedis     = "redis://127.0.0.1:6379/0"
+	defaultKeyPrefix = "{paywall}:"
+
+	minSessionSecret = 32
+)
+
+// applyDefaults fills in the options left empty. Adapting a Caddyfile does
+// not call it, so `caddy adapt` shows only what the user wrote.
+func (p *Paywall) applyDefaults() {
+	setDefault(&p.User, defaultUser)
+	setDefault(&p.BasePath, defaultBasePath)
+	setDefault(&p.Redis, defaultRedis)
+	setDefault(&p.KeyPrefix, defaultKeyPrefix)
+	setDefault(&p.OnStoreError, onStoreErrorValues[0])
+	setDefault(&p.RefundPolicy, refundPolicyValues[0])
+	setDefault(&p.DisputePolicy, disputePolicyValues[0])
+	for i := range p.Products {
+		setDefault(&p.Products[i].Mode, modeValues[0])
+	}
+}
+
+func setDefault(field *string, value string) {
+	if *field == "" {
+		*field = value
+	}
+}
+
+// Validate refuses a config the paywall cannot run with. Caddy calls it
+// after Provision, but it holds on a raw config too: an empty option is
+// taken as its default, and a value still holding a placeholder such as
+// {env.STRIPE_SECRET_KEY} is not checked for its form.
+func (p *Paywall) Validate() error {
+	var missing []string
+	if p.StripeSecretKey == "" {
+		missing = append(missing, "stripe_secret_key")
+	}
+	if len(p.StripeWebhookSecrets) == 0 {
+		missing = append(missing, "stripe_webhook_secrets")
+	}
+	if p.SessionSecret == "" {
+		missing = append(missing, "session_secret")
+	}
+	if len(missing) > 0 {
+		return fmt.Errorf("paywall: %s", required(missing))
+	}
+
+	if err := checkStripeKey(p.StripeSecretKey); err != nil {
+		return fmt.Errorf("paywall: stripe_secret_key: %v", err)
+	}
+	for i, s := range p.StripeWebhookSecrets {
+		if s == "" {
+			return fmt.Errorf("paywall: stripe_webhook_secrets[%d] is empty", i)
+		}
+		if err := checkWebhookSecret(s); err != nil {
+			return fmt.Errorf("paywall: stripe_webhook_secrets[%d]: %v", i, err)
+		}
+	}
+	if err := checkSessionSecret(p.SessionSecret); err != nil {
+		return fmt.Errorf("paywall: session_secret: %v", err)
+	}
+
+	optional := []struct {
+		field, value string
+		check        func(string) error
+	}{
+		{"stripe_api_url", p.StripeAPIURL, checkAPIURL},
+		{"base_path", p.BasePath, checkBasePath},
+		{"on_store_error", p.OnStoreError, enum(onStoreErrorValues...)},
+		{"refund_policy", p.RefundPolicy, enum(refundPolicyValues...)},
+		{"dispute_policy", p.DisputePolicy, enum(disputePolicyValues...)},
+	}
+	for _, o := range optional {
+		if o.value == "" {
+			continue
+		}
+		if err := o.check(o.value); err != nil {
+			return fmt.Errorf("paywall: %s: %v", o.field, err)
+		}
+	}
+	if p.PastDueGrace < 0 {
+		return fmt.Errorf("paywall: past_due_grace must not be negative")
+	}
+
+	ids := make(map[string]bool, len(p.Products))
+	subscriptionPrices := make(map[string]string) // price → product
+	for i, pr := range p.Products {
+		if pr.ID == "" {
+			return fmt.Errorf("paywall: products[%d]: id is required", i)
+		}
+		if err := checkProductID(pr.ID); err != nil {
+			return fmt.Errorf("paywall: products[%d]: %v", i, err)
+		}
+		if ids[pr.ID] {
+			return fmt.Errorf("paywall: product %q is defined twice", pr.ID)
+		}
+		ids[pr.ID] = true
+		if err := pr.validate(); err != nil {
+			return fmt.Errorf("paywall: product %q: %v", pr.ID, err)
+		}
+		// A subscription's product is found from its price, so two
+		// subscription products may not share one.
+		if pr.Mode == "subscription" {
+			if other, ok := subscriptionPrices[pr.Price]; ok {
+				return fmt.Errorf("paywall: products %q and %q are subscriptions with the same price %q: their subscriptions could not be told apart", other, pr.ID, pr.Price)
+			}
+			subscriptionPrices[pr.Price] = pr.ID
+		}
+	}
+	return nil
+}
+
+// validate checks one product, whose id is already checked.
+func (pr Product) validate() error {
+	var missing []string
+	if pr.Price == "" {
+		missing = append(missing, "price")
+	}
+	if len(pr.Paths) == 0 {
+		missing = append(missing, "paths")
+	}
+	if len(missing) > 0 {
+		return errors.New(required(missing))
+	}
+	if pr.Mode != "" {
+		if err := checkEnum(pr.Mode, modeValues...); err != nil {
+			return fmt.Errorf("mode: %v", err)
+		}
+	}
+	switch {
+	case pr.AccessFor < 0:
+		return errors.New("access_for must not be negative")
+	case pr.AccessFor != 0 && pr.Mode == "subscription":
+		return errors.New("access_for applies to mode payment only: a subscription's access follows its billing period")
+	}
+	for i, pattern := range pr.Paths {
+		if err := checkPattern(pattern); err != nil {
+			return fmt.Errorf("paths[%d]: %v", i, err)
+		}
+	}
+	for i, pattern := range pr.Except {
+		if err := checkPattern(pattern); err != nil {
+			return fmt.Errorf("except[%d]: %v", i, err)
+		}
+	}
+	return nil
+}
+
+// hasPlaceholder reports whether v is resolved only when the config loads,
+// so that its form cannot be checked yet.
+func hasPlaceholder(v string) bool {
+	return strings.Contains(v, "{")
+}
+
+// The checks below are shared by the Caddyfile and Validate. Their errors
+// name neither the option nor the value when the value may be a secret.
+
+func checkStripeKey(key string) error {
+	switch {
+	case hasPlaceholder(key), strings.HasPrefix(key, "sk_"), strings.HasPrefix(key, "rk_"):
+		return nil
+	case strings.HasPrefix(key, "pk_"):
+		return errors.New("a publishable key (pk_...) cannot call the API: use a secret key (sk_...) or a restricted key (rk_...)")
+	case strings.HasPrefix(key, "whsec_"):
+		return errors.New("this is a webhook signing secret (whsec_...): it belongs in stripe_webhook_secret")
+	}
+	return errors.New("not a Stripe secret key (want sk_test_..., sk_live_... or a restricted rk_... key)")
+}
+
+func checkWebhookSecret(secret string) error {
+	switch {
+	case hasPlaceholder(secret), strings.HasPrefix(secret, "whsec_"):
+		return nil
+	case strings.HasPrefix(secret, "sk_"), strings.HasPrefix(secret, "rk_"):
+		return errors.New("this is an API key: it belongs in stripe_secret_key; the webhook signing secret starts with whsec_")
+	}
+	return errors.New("not a webhook signing secret (want whsec_...)")
+}
+
+func checkSessionSecret(secret string) error {
+	if !hasPlaceholder(secret) && len(secret) < minSessionSecret {
+		return fmt.Errorf("must be at least %d characters (got %d)", minSessionSecret, len(secret))
+	}
+	return nil
+}
+
+func checkAPIURL(v string) error {
+	if hasPlaceholder(v) {
+		return nil
+	}
+	u, err := url.Parse(v)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return fmt.Errorf("want an http:// or https:// URL, got %q", v)
+	}
+	return nil
+}
+
+func checkBasePath(v string) error {
+	switch {
+	case !strings.HasPrefix(v, "/"):
+		return fmt.Errorf("%q must start with \"/\"", v)
+	case strings.HasSuffix(v, "/"):
+		return fmt.Errorf("%q must not end with \"/\"", v)
+	case strings.ContainsAny(v, "?#*{} \t"):
+		return fmt.Errorf("%q must be a plain path, such as %s", v, defaultBasePath)
+	}
+	return nil
+}
+
+func checkEnum(v string, allowed ...string) error {
+	for _, a := range allowed {
+		if v == a {
+			return nil
+		}
+	}
+	return fmt.Errorf("unknown value %q (want %s)", v, strings.Join(allowed, " or "))
+}
+
+func checkProductID(id string) error {
+	valid := id != ""
+	for _, c := range id {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_') {
+			valid = false
+			break
+		}
+	}
+	if !valid {
+		return fmt.Errorf("invalid id %q (use only letters, digits, \"-\" and \"_\")", id)
+	}
+	return nil
+}
+
+// checkPattern accepts the path matcher's forms: "/exact", "/prefix/*",
+// "*.suffix", "*substring*".
+func checkPattern(pattern string) error {
+	if !strings.HasPrefix(pattern, "/") && !strings.HasPrefix(pattern, "*") {
+		return fmt.Errorf("pattern %q must start with \"/\" or \"*\"", pattern)
+	}
+	return nil
+}
+
+// Interface guards
+var (
+	_ caddy.Validator = (*Paywall)(nil)
+)
