@@ -45,7 +45,7 @@ func parseCaddyfile(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error)
 //
 //	paywall {
 //		stripe_secret_key     <key>
-//		stripe_webhook_secret <whsec...>       # repeatable
+//		stripe_webhook_secret <whsec...>...    # repeatable: key rotation
 //		stripe_api_url        <url>
 //		redis                 <url>
 //		key_prefix            <prefix>
@@ -89,7 +89,7 @@ func (p *Paywall) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 		opt := d.Val()
 		if opt != "stripe_webhook_secret" && opt != "product" && slices.Contains(paywallOptions, opt) {
 			if first, ok := set[opt]; ok {
-				return d.Errf("%s: set twice (first at %s)", opt, position(first))
+				return d.Errf("%s: set twice (first at %s)", opt, tokenPosition(first))
 			}
 			set[opt] = d.Token()
 		}
@@ -117,23 +117,23 @@ func (p *Paywall) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 		case "base_path":
 			p.BasePath, err = oneArg(d, opt, checkBasePath)
 		case "on_store_error":
-			p.OnStoreError, err = oneArg(d, opt, enum(onStoreErrorValues...))
+			p.OnStoreError, err = oneArg(d, opt, oneOf(onStoreErrorValues...))
 		case "shadow":
 			p.Shadow, err = onOff(d, opt)
 		case "templates":
 			p.Templates, err = oneArg(d, opt, nil)
 		case "refund_policy":
-			p.RefundPolicy, err = oneArg(d, opt, enum(refundPolicyValues...))
+			p.RefundPolicy, err = oneArg(d, opt, oneOf(refundPolicyValues...))
 		case "dispute_policy":
-			p.DisputePolicy, err = oneArg(d, opt, enum(disputePolicyValues...))
+			p.DisputePolicy, err = oneArg(d, opt, oneOf(disputePolicyValues...))
 		case "past_due_grace":
-			p.PastDueGrace, err = duration(d, opt)
+			p.PastDueGrace, err = durationArg(d, opt)
 		case "product":
 			var pr Product
 			pr, err = unmarshalProduct(d, products)
 			p.Products = append(p.Products, pr)
 		default:
-			return d.Errf("unrecognized paywall option %q %s", opt, suggest(opt, paywallOptions))
+			return d.Errf("unrecognized paywall option %q %s", opt, suggestOption(opt, paywallOptions))
 		}
 		if err != nil {
 			return err
@@ -151,7 +151,7 @@ func (p *Paywall) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 		missing = append(missing, "session_secret")
 	}
 	if len(missing) > 0 {
-		return errAt(directive, "%s", required(missing))
+		return errAt(directive, "%s", requiredMessage(missing))
 	}
 	return nil
 }
@@ -173,7 +173,7 @@ func unmarshalProduct(d *caddyfile.Dispenser, products map[string]caddyfile.Toke
 		return pr, d.Errf("product: %v", err)
 	}
 	if first, ok := products[pr.ID]; ok {
-		return pr, d.Errf("product %q: defined twice (first at %s)", pr.ID, position(first))
+		return pr, d.Errf("product %q: defined twice (first at %s)", pr.ID, tokenPosition(first))
 	}
 	products[pr.ID] = start
 
@@ -183,7 +183,7 @@ func unmarshalProduct(d *caddyfile.Dispenser, products map[string]caddyfile.Toke
 		opt := d.Val()
 		if opt != "paths" && opt != "except" && slices.Contains(productOptions, opt) {
 			if first, ok := set[opt]; ok {
-				return pr, d.Errf("product %q: %s: set twice (first at %s)", pr.ID, opt, position(first))
+				return pr, d.Errf("product %q: %s: set twice (first at %s)", pr.ID, opt, tokenPosition(first))
 			}
 			set[opt] = d.Token()
 		}
@@ -195,10 +195,10 @@ func unmarshalProduct(d *caddyfile.Dispenser, products map[string]caddyfile.Toke
 		case "price":
 			pr.Price, err = oneArg(d, opt, nil)
 		case "mode":
-			pr.Mode, err = oneArg(d, opt, enum(modeValues...))
+			pr.Mode, err = oneArg(d, opt, oneOf(modeValues...))
 		case "access_for":
 			accessFor = d.Token()
-			pr.AccessFor, err = duration(d, opt)
+			pr.AccessFor, err = durationArg(d, opt)
 			if err == nil && pr.AccessFor == 0 {
 				err = d.Errf("access_for: must be more than 0 (leave it out for access that never ends)")
 			}
@@ -213,7 +213,7 @@ func unmarshalProduct(d *caddyfile.Dispenser, products map[string]caddyfile.Toke
 		case "allow_promotion_codes":
 			pr.AllowPromotionCodes, err = onOff(d, opt)
 		default:
-			return pr, d.Errf("product %q: unrecognized option %q %s", pr.ID, opt, suggest(opt, productOptions))
+			return pr, d.Errf("product %q: unrecognized option %q %s", pr.ID, opt, suggestOption(opt, productOptions))
 		}
 		if err != nil {
 			return pr, fmt.Errorf("product %q: %w", pr.ID, err)
@@ -231,7 +231,7 @@ func unmarshalProduct(d *caddyfile.Dispenser, products map[string]caddyfile.Toke
 		missing = append(missing, "paths")
 	}
 	if len(missing) > 0 {
-		return pr, errAt(start, "product %q: %s", pr.ID, required(missing))
+		return pr, errAt(start, "product %q: %s", pr.ID, requiredMessage(missing))
 	}
 	return pr, nil
 }
@@ -252,7 +252,7 @@ var (
 // oneArg reads the single value of opt, refusing none, several, a block
 // after it, or a value check refuses.
 func oneArg(d *caddyfile.Dispenser, opt string, check func(string) error) (string, error) {
-	vals, err := values(d, opt)
+	vals, err := optionValues(d, opt)
 	if err != nil {
 		return "", err
 	}
@@ -270,7 +270,7 @@ func oneArg(d *caddyfile.Dispenser, opt string, check func(string) error) (strin
 
 // someArgs reads the one or more values of opt, each passing check.
 func someArgs(d *caddyfile.Dispenser, opt string, check func(string) error) ([]string, error) {
-	vals, err := values(d, opt)
+	vals, err := optionValues(d, opt)
 	if err != nil {
 		return nil, err
 	}
@@ -282,8 +282,8 @@ func someArgs(d *caddyfile.Dispenser, opt string, check func(string) error) ([]s
 	return vals, nil
 }
 
-// values reads the values of opt: at least one, and no block after them.
-func values(d *caddyfile.Dispenser, opt string) ([]string, error) {
+// optionValues reads the values of opt: at least one, and no block after them.
+func optionValues(d *caddyfile.Dispenser, opt string) ([]string, error) {
 	args := d.RemainingArgs()
 	if err := noBlock(d, opt); err != nil {
 		return nil, err
@@ -328,9 +328,9 @@ func onOff(d *caddyfile.Dispenser, opt string) (bool, error) {
 	return false, d.Errf("%s: unknown value %q (want on or off)", opt, args[0])
 }
 
-// duration reads a Go duration, with Caddy's "d" for days; negative ones
+// durationArg reads a Go duration, with Caddy's "d" for days; negative ones
 // are refused.
-func duration(d *caddyfile.Dispenser, opt string) (caddy.Duration, error) {
+func durationArg(d *caddyfile.Dispenser, opt string) (caddy.Duration, error) {
 	v, err := oneArg(d, opt, nil)
 	if err != nil {
 		return 0, err
@@ -345,8 +345,8 @@ func duration(d *caddyfile.Dispenser, opt string) (caddy.Duration, error) {
 	return caddy.Duration(dur), nil
 }
 
-// enum returns a check accepting only allowed.
-func enum(allowed ...string) func(string) error {
+// oneOf returns a check accepting only allowed.
+func oneOf(allowed ...string) func(string) error {
 	return func(v string) error { return checkEnum(v, allowed...) }
 }
 
@@ -358,23 +358,23 @@ func errAt(tok caddyfile.Token, format string, args ...any) error {
 	return d.Errf(format, args...)
 }
 
-// position is "file:line", as Caddy's errors print it.
-func position(tok caddyfile.Token) string {
+// tokenPosition is "file:line", as Caddy's errors print it.
+func tokenPosition(tok caddyfile.Token) string {
 	return fmt.Sprintf("%s:%d", tok.File, tok.Line)
 }
 
-// required says which required options are missing: "price is required",
+// requiredMessage says which required options are missing: "price is required",
 // "price and paths are required".
-func required(missing []string) string {
+func requiredMessage(missing []string) string {
 	if len(missing) == 1 {
 		return missing[0] + " is required"
 	}
 	return strings.Join(missing[:len(missing)-1], ", ") + " and " + missing[len(missing)-1] + " are required"
 }
 
-// suggest names the known option closest to a misspelt one, or lists them
+// suggestOption names the known option closest to a misspelt one, or lists them
 // all when none is close.
-func suggest(opt string, known []string) string {
+func suggestOption(opt string, known []string) string {
 	best, bestDist := "", 3 // at most two edits away
 	for _, k := range known {
 		if dist := editDistance(opt, k); dist < bestDist {

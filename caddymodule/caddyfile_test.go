@@ -361,8 +361,8 @@ func TestCaddyfileSuggest(t *testing.T) {
 		"Paths":   `(did you mean "paths"?)`,
 		"exclude": `(known: paths, price, except)`,
 	} {
-		if got := suggest(opt, known); got != want {
-			t.Errorf("suggest(%q) = %s, want %s", opt, got, want)
+		if got := suggestOption(opt, known); got != want {
+			t.Errorf("suggestOption(%q) = %s, want %s", opt, got, want)
 		}
 	}
 }

@@ -18,6 +18,7 @@ type metrics struct {
 	decisions *prometheus.CounterVec
 	webhooks  *prometheus.CounterVec
 	store     *prometheus.HistogramVec
+	cache     *prometheus.CounterVec
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
@@ -35,11 +36,16 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Help:    "Latency of entitlement reads from Redis, by result.",
 			Buckets: []float64{.0002, .0005, .001, .002, .005, .01, .025, .05, .1, .25, 1},
 		}, []string{"result"}),
+		cache: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: "caddy", Subsystem: "paywall", Name: "cache_lookups_total",
+			Help: "Entitlement cache lookups while the cache is live, by result (hit, miss); the hit ratio is hit / (hit + miss).",
+		}, []string{"result"}),
 	}
 	if reg != nil {
 		m.decisions = register(reg, m.decisions)
 		m.webhooks = register(reg, m.webhooks)
 		m.store = register(reg, m.store)
+		m.cache = register(reg, m.cache)
 	}
 	return m
 }
@@ -57,6 +63,9 @@ func register[T prometheus.Collector](reg prometheus.Registerer, c T) T {
 	}
 	return c
 }
+
+func (m *metrics) cacheHit()  { m.cache.WithLabelValues("hit").Inc() }
+func (m *metrics) cacheMiss() { m.cache.WithLabelValues("miss").Inc() }
 
 func (m *metrics) decision(o gateway.Outcome) { m.decisions.WithLabelValues(string(o)).Inc() }
 

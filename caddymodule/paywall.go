@@ -4,6 +4,8 @@
 package caddymodule
 
 import (
+	"context"
+
 	"github.com/caddyserver/caddy/v2"
 	"go.uber.org/zap"
 
@@ -92,6 +94,12 @@ type Paywall struct {
 	// pass: for trying the paywall on live traffic. Default: false.
 	Shadow bool `json:"shadow,omitempty"`
 
+	// The in-process entitlement cache in front of Redis. Invalidated
+	// through Redis pub/sub on every grant and revoke by any gateway, and
+	// flushed and bypassed while that subscription is down. Default: on,
+	// 100000 users, ttl 30s, negative_ttl 5s.
+	EntitlementCache *CacheConfig `json:"entitlement_cache,omitempty"`
+
 	// Directory of html/template files that replace the built-in pages
 	// (pay.html, processing.html, cancel.html, success.html, error.html and
 	// optionally layout.html; see the README).
@@ -106,6 +114,7 @@ type Paywall struct {
 	redisKey        string // this instance's key in redisClients
 	logger          *zap.Logger
 	metrics         *metrics
+	stopFollow      context.CancelFunc // ends the cache's subscription
 }
 
 // resolvedSecrets are the secrets with their placeholders resolved.
@@ -115,6 +124,19 @@ type resolvedSecrets struct {
 	sessionSecret  string
 	redisURL       string
 	apiURL         string
+}
+
+// CacheConfig sizes the entitlement cache.
+type CacheConfig struct {
+	// Turns the cache off: every gated request reads Redis.
+	Off bool `json:"off,omitempty"`
+	// The most users kept. Default: 100000.
+	Size int `json:"size,omitempty"`
+	// How long an entry with a live grant is kept at most, should an
+	// invalidation be lost. Default: 30s.
+	TTL caddy.Duration `json:"ttl,omitempty"`
+	// How long an entry with no live grant is kept. Default: 5s.
+	NegativeTTL caddy.Duration `json:"negative_ttl,omitempty"`
 }
 
 // Product is one thing for sale and the paths it gates.

@@ -1,6 +1,7 @@
 package caddymodule
 
 import (
+	"context"
 	"fmt"
 	"net/url"
 	"strings"
@@ -10,6 +11,7 @@ import (
 	"github.com/redis/go-redis/v9"
 	"github.com/stripe/stripe-go/v76/client"
 
+	"github.com/caddy-paywall/caddy-paywall/internal/cache"
 	"github.com/caddy-paywall/caddy-paywall/internal/events"
 	"github.com/caddy-paywall/caddy-paywall/internal/gateway"
 	"github.com/caddy-paywall/caddy-paywall/internal/pages"
@@ -62,7 +64,7 @@ func (p *Paywall) Provision(ctx caddy.Context) error {
 		SessionSecret:     p.resolved.sessionSecret,
 		AllowOnStoreError: p.OnStoreError == "allow",
 	}, gateway.Deps{
-		Store: parts.store, Reader: timedReader{inner: parts.store, hist: p.metrics.store},
+		Store: parts.store, Reader: p.entitlementReader(client, parts.store),
 		API: parts.api, Applier: parts.applier, Pages: pageSet, Log: p.logger,
 	})
 	if err != nil {
@@ -116,9 +118,35 @@ func (p *Paywall) buildParts(rc redis.UniversalClient) parts {
 	}}
 }
 
+// entitlementReader is what the gate reads entitlements through: the
+// cache (following the store's changes) unless it is off, timed for the
+// store latency histogram.
+func (p *Paywall) entitlementReader(rc redis.UniversalClient, st *store.Store) gateway.Entitlements {
+	timed := timedReader{inner: st, hist: p.metrics.store}
+	cc := p.EntitlementCache
+	if cc != nil && cc.Off {
+		return timed
+	}
+	if cc == nil {
+		cc = &CacheConfig{}
+	}
+	c := cache.New(timed, cache.Options{
+		Size: cc.Size, TTL: time.Duration(cc.TTL), NegativeTTL: time.Duration(cc.NegativeTTL),
+		OnHit: p.metrics.cacheHit, OnMiss: p.metrics.cacheMiss,
+	})
+	ctx, cancel := context.WithCancel(context.Background())
+	p.stopFollow = cancel
+	go c.Follow(ctx, rc, st.ChangesChannel())
+	return c
+}
+
 // Cleanup releases the shared Redis client; it works after a Provision
 // that failed half-way.
 func (p *Paywall) Cleanup() error {
+	if p.stopFollow != nil {
+		p.stopFollow()
+		p.stopFollow = nil
+	}
 	if p.redisKey != "" {
 		_, err := redisClients.Delete(p.redisKey)
 		p.redisKey = ""

@@ -64,7 +64,7 @@ func (p *Paywall) Validate() error {
 		missing = append(missing, "session_secret")
 	}
 	if len(missing) > 0 {
-		return fmt.Errorf("paywall: %s", required(missing))
+		return fmt.Errorf("paywall: %s", requiredMessage(missing))
 	}
 
 	if err := checkStripeKey(p.StripeSecretKey); err != nil {
@@ -88,9 +88,9 @@ func (p *Paywall) Validate() error {
 	}{
 		{"stripe_api_url", p.StripeAPIURL, checkAPIURL},
 		{"base_path", p.BasePath, checkBasePath},
-		{"on_store_error", p.OnStoreError, enum(onStoreErrorValues...)},
-		{"refund_policy", p.RefundPolicy, enum(refundPolicyValues...)},
-		{"dispute_policy", p.DisputePolicy, enum(disputePolicyValues...)},
+		{"on_store_error", p.OnStoreError, oneOf(onStoreErrorValues...)},
+		{"refund_policy", p.RefundPolicy, oneOf(refundPolicyValues...)},
+		{"dispute_policy", p.DisputePolicy, oneOf(disputePolicyValues...)},
 	}
 	for _, o := range optional {
 		if o.value == "" {
@@ -142,7 +142,7 @@ func (pr Product) validate() error {
 		missing = append(missing, "paths")
 	}
 	if len(missing) > 0 {
-		return errors.New(required(missing))
+		return errors.New(requiredMessage(missing))
 	}
 	if pr.Mode != "" {
 		if err := checkEnum(pr.Mode, modeValues...); err != nil {

@@ -110,3 +110,11 @@ func (g *Gateway) product(id string) (Product, bool) {
 	}
 	return Product{}, false
 }
+
+// invalidate drops a user from the entitlement cache at once, when there
+// is one; other gateways learn of the change through the store's pub/sub.
+func (g *Gateway) invalidate(user string) {
+	if c, ok := g.reader.(interface{ Invalidate(string) }); ok {
+		c.Invalidate(user)
+	}
+}

@@ -49,6 +49,7 @@ func (g *Gateway) serveSuccess(w http.ResponseWriter, r *http.Request, user stri
 		g.processing(w, r, user, productName)
 		return
 	}
+	g.invalidate(user) // the next request must see the grant, not a cached "unpaid"
 	if res.Changed > 0 {
 		g.log.Info("granted on return from checkout", zapUser(user),
 			zapProduct(s.Metadata[events.MetaProduct]), field("session", id), field("cause", "success"))
