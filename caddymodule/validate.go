@@ -7,6 +7,8 @@ import (
 	"strings"
 
 	"github.com/caddyserver/caddy/v2"
+
+	"github.com/caddy-paywall/caddy-paywall/internal/paths"
 )
 
 // The values of the enumerated options; the first is the default.
@@ -252,13 +254,12 @@ func checkProductID(id string) error {
 	return nil
 }
 
-// checkPattern accepts the path matcher's forms: "/exact", "/prefix/*",
-// "*.suffix", "*substring*".
+// checkPattern accepts what the gates compile (the path matcher's forms:
+// "/exact", "/prefix/*", "*.suffix", "*substring*"), so that a pattern
+// Provision would refuse is refused with its line in the Caddyfile.
 func checkPattern(pattern string) error {
-	if !strings.HasPrefix(pattern, "/") && !strings.HasPrefix(pattern, "*") {
-		return fmt.Errorf("pattern %q must start with \"/\" or \"*\"", pattern)
-	}
-	return nil
+	_, err := paths.Compile([]string{pattern})
+	return err
 }
 
 // Interface guards

@@ -19,6 +19,9 @@ import (
 	"path/filepath"
 	"runtime"
 	"strconv"
+	"strings"
+	"sync"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -72,8 +75,17 @@ func RedisURL(t testing.TB) string {
 	if u := os.Getenv("PAYWALL_TEST_REDIS"); u != "" {
 		return u
 	}
-	return StartRedis(t).URL()
+	redisOnce.Do(func() {
+		shared = &Redis{t: t, Port: FreePort(t), Dir: os.TempDir()}
+		shared.Start()
+	})
+	return shared.URL()
 }
+
+var (
+	redisOnce sync.Once
+	shared    *Redis
+)
 
 // Redis is a redis-server process owned by one test, which may stop and
 // restart it to simulate an outage.
@@ -108,6 +120,7 @@ func (r *Redis) Start() {
 	args := append([]string{"--port", strconv.Itoa(r.Port), "--bind", "127.0.0.1",
 		"--dir", r.Dir, "--save", "", "--daemonize", "no", "--logfile", ""}, r.Args...)
 	r.cmd = exec.Command(bin, args...)
+	r.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	if err := r.cmd.Start(); err != nil {
 		r.t.Fatalf("starting redis-server: %v", err)
 	}
@@ -124,28 +137,41 @@ func (r *Redis) Stop() {
 	r.cmd = nil
 }
 
+var (
+	stripeOnce sync.Once
+	stripeURL  string
+	stripeErr  error
+)
+
 // StripeURL returns the base URL of a running stripe-mock: the shared one
-// the test command started, else one started for this test.
+// the test command started, else one this test process starts once (it
+// loads Stripe's whole OpenAPI spec, which takes seconds) and that dies
+// with the process.
 func StripeURL(t testing.TB) string {
 	t.Helper()
 	if u := os.Getenv("PAYWALL_TEST_STRIPE"); u != "" {
 		return u
 	}
 	bin := Binary(t, "stripe-mock", "go install github.com/stripe/stripe-mock@v0.203.0")
-	port := FreePort(t)
-	cmd := exec.Command(bin, "-http-addr", fmt.Sprintf("127.0.0.1:%d", port))
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("starting stripe-mock: %v", err)
+	stripeOnce.Do(func() {
+		port := FreePort(t)
+		cmd := exec.Command(bin, "-http-addr", fmt.Sprintf("127.0.0.1:%d", port))
+		cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+		if stripeErr = cmd.Start(); stripeErr != nil {
+			return
+		}
+		stripeURL = fmt.Sprintf("http://127.0.0.1:%d", port)
+	})
+	if stripeErr != nil {
+		t.Fatalf("starting stripe-mock: %v", stripeErr)
 	}
-	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
-	addr := fmt.Sprintf("127.0.0.1:%d", port)
-	waitTCP(t, addr, "stripe-mock")
-	return "http://" + addr
+	waitTCP(t, strings.TrimPrefix(stripeURL, "http://"), "stripe-mock")
+	return stripeURL
 }
 
 func waitTCP(t testing.TB, addr, what string) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	for ctx.Err() == nil {
 		c, err := net.DialTimeout("tcp", addr, 200*time.Millisecond)
@@ -165,7 +191,7 @@ func waitTCP(t testing.TB, addr, what string) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	t.Fatalf("%s did not start listening on %s within 20s", what, addr)
+	t.Fatalf("%s did not start listening on %s within 60s", what, addr)
 }
 
 // WaitHTTP waits until url answers any HTTP status.
