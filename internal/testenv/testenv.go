@@ -21,10 +21,32 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 )
+
+var (
+	exitMu    sync.Mutex
+	exitFuncs []func()
+)
+
+func atExit(f func()) {
+	exitMu.Lock()
+	exitFuncs = append(exitFuncs, f)
+	exitMu.Unlock()
+}
+
+// Main runs a package's tests and then stops the servers this process
+// started for them. Use it as TestMain: func TestMain(m *testing.M) { testenv.Main(m) }.
+func Main(m *testing.M) {
+	code := m.Run()
+	exitMu.Lock()
+	for _, f := range exitFuncs {
+		f()
+	}
+	exitMu.Unlock()
+	os.Exit(code)
+}
 
 // FreePort returns a loopback TCP port that was free a moment ago.
 func FreePort(t testing.TB) int {
@@ -78,6 +100,7 @@ func RedisURL(t testing.TB) string {
 	redisOnce.Do(func() {
 		shared = &Redis{t: t, Port: FreePort(t), Dir: os.TempDir()}
 		shared.Start()
+		atExit(shared.Stop)
 	})
 	return shared.URL()
 }
@@ -120,7 +143,6 @@ func (r *Redis) Start() {
 	args := append([]string{"--port", strconv.Itoa(r.Port), "--bind", "127.0.0.1",
 		"--dir", r.Dir, "--save", "", "--daemonize", "no", "--logfile", ""}, r.Args...)
 	r.cmd = exec.Command(bin, args...)
-	r.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	if err := r.cmd.Start(); err != nil {
 		r.t.Fatalf("starting redis-server: %v", err)
 	}
@@ -156,10 +178,10 @@ func StripeURL(t testing.TB) string {
 	stripeOnce.Do(func() {
 		port := FreePort(t)
 		cmd := exec.Command(bin, "-http-addr", fmt.Sprintf("127.0.0.1:%d", port))
-		cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 		if stripeErr = cmd.Start(); stripeErr != nil {
 			return
 		}
+		atExit(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
 		stripeURL = fmt.Sprintf("http://127.0.0.1:%d", port)
 	})
 	if stripeErr != nil {
