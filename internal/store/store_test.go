@@ -368,4 +368,3 @@ func TestChangesArePublished(t *testing.T) {
 		t.Fatalf("published %v %v", msg, err)
 	}
 }
-
