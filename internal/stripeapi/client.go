@@ -10,13 +10,41 @@ import (
 
 	"github.com/stripe/stripe-go/v76"
 	"github.com/stripe/stripe-go/v76/client"
+	"golang.org/x/time/rate"
 )
 
 // New returns a client for key. apiURL overrides https://api.stripe.com
 // (stripe-mock, the offline stand-in); "" keeps Stripe's.
 func New(key, apiURL string) *client.API {
+	return newClient(key, apiURL, &http.Client{Timeout: 20 * time.Second})
+}
+
+// NewRateLimited is New with at most perSecond requests a second, for
+// batch work (reconcile) that must stay inside Stripe's rate limits (25/s
+// in test mode).
+func NewRateLimited(key, apiURL string, perSecond float64) *client.API {
+	lim := rate.NewLimiter(rate.Limit(perSecond), 1)
+	return newClient(key, apiURL, &http.Client{
+		Timeout:   20 * time.Second,
+		Transport: limited{lim: lim, next: http.DefaultTransport},
+	})
+}
+
+type limited struct {
+	lim  *rate.Limiter
+	next http.RoundTripper
+}
+
+func (l limited) RoundTrip(r *http.Request) (*http.Response, error) {
+	if err := l.lim.Wait(r.Context()); err != nil {
+		return nil, err
+	}
+	return l.next.RoundTrip(r)
+}
+
+func newClient(key, apiURL string, hc *http.Client) *client.API {
 	cfg := &stripe.BackendConfig{
-		HTTPClient:        &http.Client{Timeout: 20 * time.Second},
+		HTTPClient:        hc,
 		LeveledLogger:     &stripe.LeveledLogger{Level: stripe.LevelNull},
 		MaxNetworkRetries: stripe.Int64(2),
 	}

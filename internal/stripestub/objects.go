@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"strconv"
+	"strings"
 	"time"
 )
 
@@ -138,4 +140,29 @@ func (s *Stub) createEndpoint(w http.ResponseWriter, r *http.Request) {
 	s.endpoints = append(s.endpoints, e)
 	s.mu.Unlock()
 	writeJSON(w, http.StatusOK, e)
+}
+
+// listEvents lists the events sent, newest first, filtered by created[gte]
+// and types[]; one page holds them all.
+func (s *Stub) listEvents(w http.ResponseWriter, r *http.Request) {
+	gte, _ := strconv.ParseInt(r.Form.Get("created[gte]"), 10, 64)
+	types := map[string]bool{}
+	for k, v := range r.Form {
+		if strings.HasPrefix(k, "types[") {
+			for _, t := range v {
+				types[t] = true
+			}
+		}
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	data := []any{}
+	for i := len(s.events) - 1; i >= 0; i-- {
+		e := s.events[i]
+		if toInt(e["created"]) < gte || (len(types) > 0 && !types[e["type"].(string)]) {
+			continue
+		}
+		data = append(data, clone(e))
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"object": "list", "url": "/v1/events", "has_more": false, "data": data})
 }

@@ -82,19 +82,23 @@ func (s *Stub) SendEvent(typ string, object map[string]any) (string, error) {
 	now := s.cfg.Now()
 	s.mu.Unlock()
 	id := newID("evt_test_")
-	if url == "" {
-		return id, errors.New("no webhook URL configured")
-	}
-	payload, err := jsonMarshal(map[string]any{
+	evt := map[string]any{
 		"id": id, "object": "event", "api_version": "2023-10-16", "created": now.Unix(),
 		"livemode": false, "pending_webhooks": 1, "type": typ,
 		"request": map[string]any{"id": nil, "idempotency_key": nil},
 		"data":    map[string]any{"object": object},
-	})
+	}
+	payload, err := jsonMarshal(evt)
 	if err != nil {
 		return id, err
 	}
+	s.mu.Lock()
+	s.events = append(s.events, evt)
+	s.mu.Unlock()
 	signed := webhook.GenerateTestSignedPayload(&webhook.UnsignedPayload{Payload: payload, Secret: secret, Timestamp: time.Now()})
+	if url == "" {
+		return id, errors.New("no webhook URL configured")
+	}
 	req, err := http.NewRequest(http.MethodPost, url, bytes.NewReader(payload))
 	if err != nil {
 		return id, err

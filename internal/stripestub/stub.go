@@ -45,6 +45,7 @@ type Stub struct {
 	idempotent    map[string]string // idempotency key -> session id
 	subscriptions map[string]map[string]any
 	endpoints     []map[string]any
+	events        []map[string]any // every event sent, oldest first
 	deliveries    []Delivery
 	mux           *http.ServeMux
 }
@@ -75,6 +76,7 @@ func New(cfg Config) *Stub {
 	m.HandleFunc("POST /v1/billing_portal/sessions", s.auth(s.createPortal))
 	m.HandleFunc("GET /v1/webhook_endpoints", s.auth(s.listEndpoints))
 	m.HandleFunc("POST /v1/webhook_endpoints", s.auth(s.createEndpoint))
+	m.HandleFunc("GET /v1/events", s.auth(s.listEvents))
 	m.HandleFunc("GET /pay/{id}", s.hostedPage)
 	m.HandleFunc("POST /pay/{id}", s.hostedAction)
 	m.HandleFunc("GET /portal/{id}", s.portalPage)
