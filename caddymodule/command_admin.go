@@ -10,13 +10,17 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/caddy-paywall/caddy-paywall/internal/admin"
+	"github.com/caddy-paywall/caddy-paywall/internal/events"
+	"github.com/caddy-paywall/caddy-paywall/internal/reconcile"
 	"github.com/caddy-paywall/caddy-paywall/internal/store"
+	"github.com/caddy-paywall/caddy-paywall/internal/stripeapi"
 )
 
 // adminCommands are the `caddy paywall` commands that work on a config's
 // Redis and Stripe account.
 func adminCommands() []*cobra.Command {
-	return []*cobra.Command{grantCommand(), revokeCommand(), showCommand(), listCommand(), triggerCommand(), doctorCommand()}
+	return []*cobra.Command{grantCommand(), revokeCommand(), showCommand(), listCommand(),
+		reconcileCommand(), setupCommand(), triggerCommand(), doctorCommand()}
 }
 
 // command builds a subcommand whose errors map to exit codes 1 (failure)
@@ -289,5 +293,57 @@ func doctorCommand() *cobra.Command {
 		})
 	f.add(cmd, true)
 	cmd.Flags().StringVar(&url, "url", "", "the public webhook URL to probe without credentials")
+	return cmd
+}
+
+func reconcileCommand() *cobra.Command {
+	var f configFlags
+	var since time.Duration
+	cmd := command("reconcile --since DURATION", "Applies payments, refunds and subscription changes the webhook missed",
+		"Lists the complete Checkout Sessions created in the last DURATION and fulfils any the store has not seen, then replays refunds, disputes and subscription events from Stripe's event log (kept 30 days) through the webhook's code path. At most 25 Stripe requests a second. Safe to run at any time, any number of times: it prints only what it changed.",
+		func(cmd *cobra.Command) error {
+			if since <= 0 {
+				return usageErr("--since is required, e.g. --since 72h")
+			}
+			pw, err := f.loadPaywall()
+			if err != nil {
+				return err
+			}
+			defer pw.Close()
+			pw.applier.API = stripeapi.NewRateLimited(pw.resolved.stripeKey, pw.resolved.apiURL, 25)
+			rep, err := reconcile.Run(context.Background(), pw.applier, time.Now().Add(-since), cmd.OutOrStdout())
+			if f.json {
+				if jerr := admin.PrintJSON(cmd.OutOrStdout(), rep); jerr != nil {
+					return jerr
+				}
+			} else {
+				fmt.Fprintf(cmd.OutOrStdout(), "%d paid sessions seen, %d fulfilled now; %d other events seen, %d applied now\n",
+					rep.Sessions, rep.Fulfilled, rep.Events, rep.Applied)
+			}
+			return err
+		})
+	f.add(cmd, true)
+	cmd.Flags().DurationVar(&since, "since", 0, "how far back to look, e.g. 72h")
+	return cmd
+}
+
+func setupCommand() *cobra.Command {
+	var f configFlags
+	var url string
+	cmd := command("setup --url https://SITE/paywall/webhook", "Creates the Stripe webhook endpoint for this gateway",
+		"Creates a webhook endpoint for --url with API version "+events.PinnedAPIVersion+" (the version this gateway reads; Stripe sets an endpoint's version only when it is created) and exactly the events the gateway handles, and prints its signing secret once. Older endpoints for the same URL are named, to delete.",
+		func(cmd *cobra.Command) error {
+			if err := requireFlag("url", url); err != nil {
+				return err
+			}
+			pw, err := f.loadPaywall()
+			if err != nil {
+				return err
+			}
+			defer pw.Close()
+			return admin.Setup(context.Background(), pw.api, url, cmd.OutOrStdout())
+		})
+	f.add(cmd, false)
+	cmd.Flags().StringVar(&url, "url", "", "the webhook's public URL")
 	return cmd
 }

@@ -1,10 +1,10 @@
-// Package stripestub is an offline stand-in for the part of the Stripe
+// Package stripefake is an offline stand-in for the part of the Stripe
 // API the paywall uses, with a hosted checkout page whose Pay button sends
 // a correctly signed webhook. It keeps state in memory, so the demo and
 // tests see sessions and subscriptions as their actions left them (unlike
 // stripe-mock, whose fixtures are stateless). It is for the demo and tests
 // only; it is not Stripe.
-package stripestub
+package stripefake
 
 import (
 	"crypto/rand"

@@ -1,4 +1,4 @@
-package stripestub
+package stripefake
 
 import (
 	"bytes"

@@ -1,0 +1,52 @@
+package admin
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/stripe/stripe-go/v76"
+	"github.com/stripe/stripe-go/v76/client"
+
+	"github.com/caddy-paywall/caddy-paywall/internal/events"
+)
+
+// Setup creates a webhook endpoint for url with the pinned API version and
+// exactly the events the gateway handles, prints its signing secret once,
+// and names older endpoints for the same URL to delete.
+func Setup(ctx context.Context, api *client.API, url string, out io.Writer) error {
+	if !strings.HasPrefix(url, "https://") && !strings.HasPrefix(url, "http://") {
+		return fmt.Errorf("--url must be the webhook's full URL, e.g. https://shop.example.com/paywall/webhook")
+	}
+	list := &stripe.WebhookEndpointListParams{}
+	list.Context = ctx
+	var older []*stripe.WebhookEndpoint
+	it := api.WebhookEndpoints.List(list)
+	for it.Next() {
+		if ep := it.WebhookEndpoint(); strings.TrimRight(ep.URL, "/") == strings.TrimRight(url, "/") {
+			older = append(older, ep)
+		}
+	}
+	if err := it.Err(); err != nil {
+		return fmt.Errorf("listing webhook endpoints: %v", stripeMessage(err))
+	}
+	params := &stripe.WebhookEndpointParams{
+		URL:           stripe.String(url),
+		EnabledEvents: stripe.StringSlice(events.Types),
+		APIVersion:    stripe.String(events.PinnedAPIVersion),
+		Description:   stripe.String("caddy-paywall"),
+	}
+	params.Context = ctx
+	ep, err := api.WebhookEndpoints.New(params)
+	if err != nil {
+		return fmt.Errorf("creating the webhook endpoint: %v", stripeMessage(err))
+	}
+	fmt.Fprintf(out, "created webhook endpoint %s for %s\n", ep.ID, ep.URL)
+	fmt.Fprintf(out, "  API version %s, %d events\n", events.PinnedAPIVersion, len(events.Types))
+	fmt.Fprintf(out, "\nIts signing secret (shown once; set it as stripe_webhook_secret):\n\n  %s\n\n", ep.Secret)
+	for _, o := range older {
+		fmt.Fprintf(out, "an older endpoint %s (API version %s) also points here: delete it once the new secret is deployed\n", o.ID, orDash(o.APIVersion))
+	}
+	return nil
+}
