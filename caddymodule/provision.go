@@ -115,6 +115,7 @@ func (p *Paywall) buildParts(rc redis.UniversalClient) parts {
 			PastDueGrace: time.Duration(p.PastDueGrace),
 		},
 		LiveMode: stripeapi.LiveMode(p.resolved.stripeKey),
+		Log:      p.logger,
 	}}
 }
 

@@ -3,6 +3,8 @@ package events
 import (
 	"time"
 
+	"go.uber.org/zap"
+
 	"github.com/stripe/stripe-go/v76/client"
 
 	"github.com/caddy-paywall/caddy-paywall/internal/store"
@@ -45,6 +47,20 @@ type Applier struct {
 	LiveMode bool
 	// Now is the clock (a seam for tests). Default: time.Now.
 	Now func() time.Time
+	// Log gets every grant and revoke at info. Default: none.
+	Log *zap.Logger
+}
+
+// logChanges logs what a change wrote to the audit stream: user, product,
+// source, cause and event id; never a secret or a card detail.
+func (a *Applier) logChanges(r store.Result) {
+	if a.Log == nil {
+		return
+	}
+	for _, c := range r.Changes {
+		a.Log.Info("paywall "+c.Action, zap.String("user", c.User), zap.String("product", c.Product),
+			zap.String("source", c.Source), zap.String("cause", r.Meta.Cause), zap.String("event", r.Meta.EventID))
+	}
 }
 
 func (a *Applier) now() time.Time {

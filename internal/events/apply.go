@@ -75,9 +75,11 @@ func (a *Applier) acknowledge(ctx context.Context, evt Event, o Outcome) (Outcom
 	return o, nil
 }
 
-func result(r store.Result, err error) (Outcome, error) {
+// result logs what a change did and names its outcome.
+func (a *Applier) result(r store.Result, err error) (Outcome, error) {
 	if err != nil {
 		return "", err
 	}
+	a.logChanges(r)
 	return outcomeOf(r), nil
 }

@@ -23,7 +23,7 @@ func (a *Applier) chargeRefunded(ctx context.Context, evt Event) (Outcome, error
 	if c.Invoice != "" || (!full && !a.Policies.RefundAny) {
 		return a.acknowledge(ctx, evt, NoChange)
 	}
-	return result(a.Store.Revoke(ctx, store.RevokeRequest{
+	return a.result(a.Store.Revoke(ctx, store.RevokeRequest{
 		Meta:    a.meta(evt),
 		Source:  paymentSource(c.PaymentIntent, c.ID),
 		User:    c.Metadata[MetaUser],
@@ -49,9 +49,9 @@ func (a *Applier) dispute(ctx context.Context, evt Event) (Outcome, error) {
 	case source == "":
 		return a.acknowledge(ctx, evt, Ignored)
 	case evt.Type == "charge.dispute.created" && !a.Policies.DisputeKeep:
-		return result(a.Store.Revoke(ctx, store.RevokeRequest{Meta: a.meta(evt), Source: source}))
+		return a.result(a.Store.Revoke(ctx, store.RevokeRequest{Meta: a.meta(evt), Source: source}))
 	case evt.Type == "charge.dispute.closed" && d.Status == "won":
-		return result(a.Store.Restore(ctx, store.RestoreRequest{Meta: a.meta(evt), Source: source}))
+		return a.result(a.Store.Restore(ctx, store.RestoreRequest{Meta: a.meta(evt), Source: source}))
 	}
 	return a.acknowledge(ctx, evt, NoChange)
 }

@@ -28,11 +28,11 @@ func (a *Applier) sessionCompleted(ctx context.Context, evt Event) (Outcome, err
 	}
 	if !s.Paid() {
 		if s.Status == "complete" && s.PaymentStatus == "unpaid" {
-			return result(a.Store.MarkPending(ctx, a.meta(evt), s.ID, s.User(), s.Metadata[MetaProduct]))
+			return a.result(a.Store.MarkPending(ctx, a.meta(evt), s.ID, s.User(), s.Metadata[MetaProduct]))
 		}
 		return a.acknowledge(ctx, evt, NoChange)
 	}
-	return result(a.FulfilSession(ctx, s, a.meta(evt)))
+	return a.result(a.fulfil(ctx, s, a.meta(evt)))
 }
 
 func (a *Applier) sessionFailed(ctx context.Context, evt Event) (Outcome, error) {
@@ -43,7 +43,7 @@ func (a *Applier) sessionFailed(ctx context.Context, evt Event) (Outcome, error)
 	if s.Metadata[MetaProduct] == "" {
 		return a.acknowledge(ctx, evt, Ignored)
 	}
-	return result(a.Store.RecordFailure(ctx, a.meta(evt), s.ID, s.User(), s.Metadata[MetaProduct]))
+	return a.result(a.Store.RecordFailure(ctx, a.meta(evt), s.ID, s.User(), s.Metadata[MetaProduct]))
 }
 
 func (a *Applier) sessionExpired(ctx context.Context, evt Event) (Outcome, error) {
@@ -51,7 +51,7 @@ func (a *Applier) sessionExpired(ctx context.Context, evt Event) (Outcome, error
 	if err != nil {
 		return "", err
 	}
-	return result(a.Store.ForgetPending(ctx, a.meta(evt), s.ID))
+	return a.result(a.Store.ForgetPending(ctx, a.meta(evt), s.ID))
 }
 
 // FulfilSession grants what a paid Checkout Session bought. The webhook,
@@ -59,6 +59,14 @@ func (a *Applier) sessionExpired(ctx context.Context, evt Event) (Outcome, error
 // session's payment (payment intent, else session id, or subscription), so
 // whichever comes first grants and the others change nothing.
 func (a *Applier) FulfilSession(ctx context.Context, s Session, m store.Meta) (store.Result, error) {
+	r, err := a.fulfil(ctx, s, m)
+	if err == nil {
+		a.logChanges(r)
+	}
+	return r, err
+}
+
+func (a *Applier) fulfil(ctx context.Context, s Session, m store.Meta) (store.Result, error) {
 	if !s.Paid() {
 		return store.Result{}, fmt.Errorf("session %s is not paid", s.ID)
 	}

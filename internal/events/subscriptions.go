@@ -73,7 +73,7 @@ func (a *Applier) applySubscription(ctx context.Context, evt Event, id string, p
 	}
 	state := a.subscriptionState(sub, user, product, a.meta(evt))
 	state.Payment = payment
-	return result(a.Store.SetSubscription(ctx, state))
+	return a.result(a.Store.SetSubscription(ctx, state))
 }
 
 // subscriptionOwner finds who holds a subscription and which product it

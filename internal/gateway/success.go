@@ -43,17 +43,13 @@ func (g *Gateway) serveSuccess(w http.ResponseWriter, r *http.Request, user stri
 		return
 	}
 	now := g.now()
-	res, err := g.applier.FulfilSession(r.Context(), s, store.Meta{Cause: "success", Created: now.Unix(), Now: now})
+	_, err = g.applier.FulfilSession(r.Context(), s, store.Meta{Cause: "success", Created: now.Unix(), Now: now})
 	if err != nil {
 		g.log.Error("success page: fulfilling checkout session", field("session", id), zapErr(err))
 		g.processing(w, r, user, productName)
 		return
 	}
 	g.invalidate(user) // the next request must see the grant, not a cached "unpaid"
-	if res.Changed > 0 {
-		g.log.Info("granted on return from checkout", zapUser(user),
-			zapProduct(s.Metadata[events.MetaProduct]), field("session", id), field("cause", "success"))
-	}
 	if d.ReturnTo != "" {
 		http.Redirect(w, r, d.ReturnTo, http.StatusSeeOther)
 		return

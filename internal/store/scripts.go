@@ -45,12 +45,21 @@ func (s *Store) run(ctx context.Context, sc *redis.Script, what string, m Meta, 
 		created = m.Now.Unix()
 	}
 	res, err := sc.Run(ctx, s.client, []string{s.prefix + "audit"},
-		s.prefix, m.Now.UnixMilli(), m.EventID, m.Cause, created, body).Int64Slice()
+		s.prefix, m.Now.UnixMilli(), m.EventID, m.Cause, created, body).Slice()
 	if err != nil {
 		return Result{}, fmt.Errorf("store: %s: %w", what, err)
 	}
-	if len(res) != 2 {
+	// The reply: duplicate, changed, then action, user, product, source
+	// for each audit entry written.
+	if len(res) < 2 || (len(res)-2)%4 != 0 {
 		return Result{}, fmt.Errorf("store: %s: unexpected script reply %v", what, res)
 	}
-	return Result{Duplicate: res[0] == 1, Changed: int(res[1])}, nil
+	dup, _ := res[0].(int64)
+	changed, _ := res[1].(int64)
+	r := Result{Duplicate: dup == 1, Changed: int(changed), Meta: m}
+	for i := 2; i < len(res); i += 4 {
+		str := func(v any) string { s, _ := v.(string); return s }
+		r.Changes = append(r.Changes, Change{Action: str(res[i]), User: str(res[i+1]), Product: str(res[i+2]), Source: str(res[i+3])})
+	}
+	return r, nil
 }

@@ -95,6 +95,15 @@ type Result struct {
 	// Changed: the number of grants whose state changed (0 when the change
 	// was stale or already applied through another path).
 	Changed int
+	// Changes are what went to the audit stream, for the log.
+	Changes []Change
+	// Meta is what caused it.
+	Meta Meta
+}
+
+// Change is one audit entry a change wrote.
+type Change struct {
+	Action, User, Product, Source string
 }
 
 // GrantRequest opens a product for a user from one source (a payment).

@@ -81,5 +81,12 @@ local function finish()
   if eventId ~= "" then
     redis.call("SET", P .. "event:" .. eventId, "1", "EX", EVENT_TTL)
   end
-  return {0, changed}
+  local reply = {0, changed}
+  for _, a in ipairs(audits) do
+    reply[#reply + 1] = a[1]
+    reply[#reply + 1] = a[2]
+    reply[#reply + 1] = a[3]
+    reply[#reply + 1] = a[4]
+  end
+  return reply
 end
