@@ -42,6 +42,11 @@ func upstreamApp(t *testing.T) *httptest.Server {
 	return srv
 }
 
+// signFor signs a webhook body as Stripe does.
+func signFor(payload, secret string) string {
+	return webhook.GenerateTestSignedPayload(&webhook.UnsignedPayload{Payload: []byte(payload), Secret: secret}).Header
+}
+
 // startCaddy runs a real Caddy server in this process from a Caddyfile.
 func startCaddy(t *testing.T, caddyfile string) {
 	t.Helper()

@@ -17,8 +17,10 @@ const pingEvery = 5 * time.Second
 // resubscribes by itself, and each confirmation starts from an empty cache.
 func (c *Cache) Follow(ctx context.Context, client redis.UniversalClient, channel string) {
 	ps := client.Subscribe(ctx, channel)
-	defer ps.Close()
 	defer c.SetLive(false)
+	stop := context.AfterFunc(ctx, func() { _ = ps.Close() }) // unblocks the receive below
+	defer stop()
+	defer ps.Close()
 	for ctx.Err() == nil {
 		msg, err := ps.ReceiveTimeout(ctx, pingEvery)
 		if err != nil {
