@@ -55,7 +55,7 @@ redis_port=$(free_port)
 redis-server --port "$redis_port" --bind 127.0.0.1 --save "" --appendonly no --dir "$tmp" --logfile "$tmp/redis.log" &
 pids+=($!)
 stripe_port=$(free_port)
-stripe-mock -http-addr "127.0.0.1:$stripe_port" >"$tmp/stripe-mock.log" 2>&1 &
+stripe-mock -http-addr "127.0.0.1:$stripe_port" -https-addr 127.0.0.1:0 >"$tmp/stripe-mock.log" 2>&1 &
 pids+=($!)
 wait_port "$redis_port" redis-server
 wait_port "$stripe_port" stripe-mock

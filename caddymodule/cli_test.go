@@ -15,7 +15,7 @@ import (
 	"github.com/stripe/stripe-go/v76"
 	"github.com/stripe/stripe-go/v76/client"
 
-	"github.com/caddy-paywall/caddy-paywall/internal/stripefake"
+	"github.com/caddy-paywall/caddy-paywall/internal/stripestub"
 	"github.com/caddy-paywall/caddy-paywall/internal/testenv"
 )
 
@@ -50,7 +50,7 @@ func caddyBinary(t *testing.T) string {
 type cliEnv struct {
 	t        *testing.T
 	config   string
-	stub     *stripefake.Stub
+	stub     *stripestub.Stub
 	stubURL  string
 	redisURL string
 	prefix   string
@@ -59,7 +59,7 @@ type cliEnv struct {
 // newCLIEnv writes a Caddyfile whose paywall uses a real Redis and the
 // Stripe stand-in.
 func newCLIEnv(t *testing.T, redisURL string) *cliEnv {
-	stub := stripefake.New(stripefake.Config{Prices: []stripefake.Price{
+	stub := stripestub.New(stripestub.Config{Prices: []stripestub.Price{
 		{ID: "price_pro", ProductName: "Pro articles", UnitAmount: 900, Currency: "eur"},
 		{ID: "price_club", ProductName: "Club", UnitAmount: 500, Currency: "usd", Recurring: "month"},
 	}})
@@ -214,7 +214,7 @@ func TestCLISetupDoctorReconcile(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_ = e.stub.Pay(cs.ID, false) // the delivery fails: nobody listens
+	_ = e.stub.Pay(cs.ID) // the delivery fails: nobody listens
 	e.expect(0, "granted pro to dave", "reconcile", "--since", "1h")
 	out = e.expect(0, "1 paid sessions seen, 0 fulfilled now", "reconcile", "--since", "1h")
 	if strings.Contains(out, "granted") {

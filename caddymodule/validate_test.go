@@ -123,11 +123,11 @@ func TestValidate(t *testing.T) {
 		{"access_for on a subscription", func(p *Paywall) { p.Products[1].AccessFor = caddy.Duration(time.Hour) },
 			`paywall: product "club": access_for applies to mode payment only: a subscription's access follows its billing period`},
 		{"path pattern", func(p *Paywall) { p.Products[0].Paths = []string{"/premium/*", "premium/*"} },
-			`paywall: product "pro": paths[1]: path pattern "premium/*" must start with / or *`},
+			`paywall: product "pro": paths[1]: path pattern "premium/*": must start with "/" or "*"`},
 		{"empty path pattern", func(p *Paywall) { p.Products[0].Paths = []string{""} },
-			`paywall: product "pro": paths[0]: path pattern "" must start with / or *`},
+			`paywall: product "pro": paths[0]: path pattern "": empty`},
 		{"except pattern", func(p *Paywall) { p.Products[0].Except = []string{"free"} },
-			`paywall: product "pro": except[0]: path pattern "free" must start with / or *`},
+			`paywall: product "pro": except[0]: path pattern "free": must start with "/" or "*"`},
 		{"subscriptions sharing a price", func(p *Paywall) {
 			p.Products = append(p.Products, Product{ID: "club-2", Price: "price_club", Mode: "subscription", Paths: []string{"/club2/*"}})
 		}, `paywall: products "club" and "club-2" are subscriptions with the same price "price_club": their subscriptions could not be told apart`},

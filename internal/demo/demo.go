@@ -16,7 +16,7 @@ import (
 	"github.com/alicebob/miniredis/v2"
 	"golang.org/x/crypto/bcrypt"
 
-	"github.com/caddy-paywall/caddy-paywall/internal/stripefake"
+	"github.com/caddy-paywall/caddy-paywall/internal/stripestub"
 )
 
 // Options choose what the demo uses.
@@ -88,8 +88,8 @@ func Start(o Options) (*Demo, error) {
 	if key == "" || o.Price == "" {
 		d.Stripe = "the offline Stripe stand-in"
 		key, secret = "sk_test_demo", "whsec_demo_"+randomHex(16)
-		stub := stripefake.New(stripefake.Config{
-			Prices: []stripefake.Price{
+		stub := stripestub.New(stripestub.Config{
+			Prices: []stripestub.Price{
 				{ID: "price_demo_pro", ProductName: "Pro articles", UnitAmount: 900, Currency: "eur"},
 				{ID: "price_demo_club", ProductName: "Members' club", UnitAmount: 500, Currency: "usd", Recurring: "month"},
 			},

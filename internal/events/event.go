@@ -147,12 +147,13 @@ type Invoice struct {
 // Subscription is the part of a Subscription the gateway reads, as fetched
 // through the pinned API version.
 type Subscription struct {
-	ID               string            `json:"id"`
-	Status           string            `json:"status"`
-	Customer         ID                `json:"customer"`
-	CurrentPeriodEnd int64             `json:"current_period_end"`
-	Metadata         map[string]string `json:"metadata"`
-	Items            struct {
+	ID                 string            `json:"id"`
+	Status             string            `json:"status"`
+	Customer           ID                `json:"customer"`
+	CurrentPeriodStart int64             `json:"current_period_start"`
+	CurrentPeriodEnd   int64             `json:"current_period_end"`
+	Metadata           map[string]string `json:"metadata"`
+	Items              struct {
 		Data []struct {
 			Price struct {
 				ID string `json:"id"`

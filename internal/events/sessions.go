@@ -79,6 +79,11 @@ func (a *Applier) fulfil(ctx context.Context, s Session, m store.Meta) (store.Re
 		if err != nil {
 			return store.Result{}, err
 		}
+		// The product is the subscription's price as Stripe has it now: a
+		// plan change may have been applied before this (late) completion.
+		if p, ok := a.subscriptionProduct(sub); ok {
+			productID = p
+		}
 		state := a.subscriptionState(sub, user, productID, m)
 		state.Payment = true
 		return a.Store.SetSubscription(ctx, state)

@@ -29,14 +29,16 @@ func (a *Applier) invoiceEvent(ctx context.Context, evt Event) (Outcome, error) 
 	if err := evt.decodeObject(&inv); err != nil {
 		return "", err
 	}
-	if inv.Subscription == "" {
-		return a.acknowledge(ctx, evt, Ignored)
-	}
+	// Re-fetch first: newer API versions moved the invoice's subscription,
+	// payment intent and charge elsewhere in the payload.
 	if evt.reshaped() && inv.ID != "" {
 		var err error
 		if inv, err = a.FetchInvoice(ctx, inv.ID); err != nil {
 			return "", err
 		}
+	}
+	if inv.Subscription == "" {
+		return a.acknowledge(ctx, evt, Ignored)
 	}
 	paid := evt.Type == "invoice.paid"
 	if paid {
@@ -80,13 +82,8 @@ func (a *Applier) applySubscription(ctx context.Context, evt Event, id string, p
 // is: the product from the item's price (so a plan change moves it), the
 // user from the metadata the checkout set, else the stored mappings.
 func (a *Applier) subscriptionOwner(ctx context.Context, sub Subscription) (user, product string, ok bool) {
-	for _, it := range sub.Items.Data {
-		if p, found := a.productForPrice(it.Price.ID); found {
-			product = p.ID
-			break
-		}
-	}
-	if product == "" {
+	product, found := a.subscriptionProduct(sub)
+	if !found {
 		product = sub.Metadata[MetaProduct]
 	}
 	user = sub.Metadata[MetaUser]
@@ -99,6 +96,17 @@ func (a *Applier) subscriptionOwner(ctx context.Context, sub Subscription) (user
 		}
 	}
 	return user, product, user != "" && product != ""
+}
+
+// subscriptionProduct is the product of the subscription's (first known)
+// item price.
+func (a *Applier) subscriptionProduct(sub Subscription) (string, bool) {
+	for _, it := range sub.Items.Data {
+		if p, found := a.productForPrice(it.Price.ID); found {
+			return p.ID, true
+		}
+	}
+	return "", false
 }
 
 // subscriptionState applies the liveness policy to a fetched subscription.
@@ -117,9 +125,16 @@ func (a *Applier) subscriptionState(sub Subscription, user, product string, m st
 		st.LiveUntil = periodEnd.Add(RenewalLeeway).Unix()
 		st.Live = now.Before(periodEnd.Add(RenewalLeeway))
 	case "past_due":
+		// Stripe moves the period on when it bills the renewal, before the
+		// payment fails: the paid period ended at current_period_start, and
+		// the grace counts from there (else from the period end).
+		paidUntil := periodEnd
+		if sub.CurrentPeriodStart > 0 {
+			paidUntil = time.Unix(sub.CurrentPeriodStart, 0)
+		}
 		if a.Policies.PastDueGrace > 0 {
-			st.LiveUntil = periodEnd.Add(a.Policies.PastDueGrace).Unix()
-			st.Live = now.Before(periodEnd.Add(a.Policies.PastDueGrace))
+			st.LiveUntil = paidUntil.Add(a.Policies.PastDueGrace).Unix()
+			st.Live = now.Before(paidUntil.Add(a.Policies.PastDueGrace))
 		}
 	}
 	return st

@@ -3,6 +3,7 @@ package gateway
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -13,6 +14,8 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+	"github.com/stripe/stripe-go/v76"
+	stripeclient "github.com/stripe/stripe-go/v76/client"
 
 	"github.com/caddy-paywall/caddy-paywall/internal/events"
 	"github.com/caddy-paywall/caddy-paywall/internal/store"
@@ -41,11 +44,14 @@ type fixture struct {
 type fixtureOpts struct {
 	redisURL   string
 	allowStore bool
+	// noStripe points the client at a closed port instead of stripe-mock
+	// (fuzzing: each fuzz worker would otherwise start its own).
+	noStripe bool
 }
 
 // newFixture builds a Gateway on a real Redis (its own key prefix) and
 // stripe-mock, with a recorder in between that keeps what was sent.
-func newFixture(t *testing.T, o fixtureOpts) *fixture {
+func newFixture(t testing.TB, o fixtureOpts) *fixture {
 	t.Helper()
 	if o.redisURL == "" {
 		o.redisURL = testenv.RedisURL(t)
@@ -59,8 +65,17 @@ func newFixture(t *testing.T, o fixtureOpts) *fixture {
 	client := redis.NewClient(opt)
 	t.Cleanup(func() { client.Close() })
 	st := store.New(client, testenv.UniquePrefix())
-	rec := newStripeRecorder(t, testenv.StripeURL(t))
+	stripeURL := fmt.Sprintf("http://127.0.0.1:%d", testenv.FreePort(t))
+	if !o.noStripe {
+		stripeURL = testenv.StripeURL(t)
+	}
+	rec := newStripeRecorder(t, stripeURL)
 	api := stripeapi.New("sk_test_123", rec.URL)
+	if o.noStripe { // fail fast: no network retries against the closed port
+		api = stripeclient.New("sk_test_123", &stripe.Backends{API: stripe.GetBackendWithConfig(stripe.APIBackend,
+			&stripe.BackendConfig{URL: stripe.String(rec.URL), MaxNetworkRetries: stripe.Int64(0),
+				LeveledLogger: &stripe.LeveledLogger{Level: stripe.LevelNull}})})
+	}
 	evProducts := make([]events.Product, len(testProducts))
 	for i, p := range testProducts {
 		evProducts[i] = events.Product{ID: p.ID, Price: p.Price, Mode: p.Mode, AccessFor: p.AccessFor}
@@ -103,7 +118,7 @@ type recorded struct {
 	IdempotencyKey string
 }
 
-func newStripeRecorder(t *testing.T, target string) *stripeRecorder {
+func newStripeRecorder(t testing.TB, target string) *stripeRecorder {
 	rec := &stripeRecorder{}
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, _ := io.ReadAll(r.Body)

@@ -42,7 +42,7 @@ func sign(payload []byte, secret string, at time.Time) string {
 	}).Header
 }
 
-func (f *fixture) deliver(t *testing.T, payload []byte, header string) *httptest.ResponseRecorder {
+func (f *fixture) deliver(t testing.TB, payload []byte, header string) *httptest.ResponseRecorder {
 	t.Helper()
 	r := httptest.NewRequest(http.MethodPost, "/paywall/webhook", bytes.NewReader(payload))
 	if header != "" {

@@ -10,18 +10,48 @@ type Gate struct {
 // Gates are all products' gates, in config order.
 type Gates []Gate
 
-// Match returns the products gating any of the given paths (the rewritten
-// and the original request path), in config order; nil when none does.
-// A path listed in a product's Except does not count for that product.
+// Match returns the products gating any of the given request paths
+// (typically the rewritten and the original one), in config order, each
+// once; nil when none does, without allocating. A product gates a path
+// when one reading of that path (see the package documentation) matches
+// its Paths and not its Except.
 func (g Gates) Match(paths ...string) []string {
+	if len(g) == 0 {
+		return nil
+	}
+	var buf [2 * maxReadings]reading
+	rs := buf[:0]
+	for i, p := range paths {
+		if seen(paths[:i], p) {
+			continue
+		}
+		var one [maxReadings]reading
+		n := readings(p, &one)
+		rs = append(rs, one[:n]...)
+	}
 	var out []string
-	for _, gate := range g {
-		for _, p := range paths {
-			if gate.Paths.Match(p) && !gate.Except.Match(p) {
-				out = append(out, gate.Product)
-				break
-			}
+	for i := range g {
+		if g[i].gates(rs) {
+			out = append(out, g[i].Product)
 		}
 	}
 	return out
+}
+
+func (gate *Gate) gates(rs []reading) bool {
+	for i := range rs {
+		if gate.Paths.match(&rs[i]) && !gate.Except.match(&rs[i]) {
+			return true
+		}
+	}
+	return false
+}
+
+func seen(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
 }

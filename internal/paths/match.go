@@ -1,10 +1,7 @@
-// Package paths matches request paths as Caddy's `path` matcher does, and
-// keeps redirect targets on the site. It knows nothing of Caddy: patterns
-// are compiled once, at provision time, and matching a path allocates
-// nothing in the common cases.
 package paths
 
 import (
+	"errors"
 	"fmt"
 	"path"
 	"strings"
@@ -14,134 +11,226 @@ import (
 type kind uint8
 
 const (
-	exact     kind = iota // "/about"
-	prefix                // "/premium/*"
-	suffix                // "*.pdf"
-	substring             // "*secret*"
-	glob                  // anything else with "*", "?" or "["
+	kindAll       kind = iota // "*" (and "**")
+	kindExact                 // "/about"
+	kindPrefix                // "/premium/*": a literal prefix
+	kindSuffix                // "*.pdf": a literal suffix
+	kindSubstring             // "*secret*": a literal substring
+	kindGlob                  // anything else with "*", "?", "[" or "\"
 )
 
 // Pattern is one compiled path pattern.
 type Pattern struct {
-	kind kind
-	text string // lower-cased; for prefix/suffix/substring without the "*"
+	raw         string // as configured
+	text        string // folded; for prefix, suffix and substring without the "*"s
+	kind        kind
+	keepSlashes bool // the pattern holds "//": match the path cleaned without merging slashes
 }
 
-// Set is a list of compiled patterns; a path matches if any does.
-type Set []Pattern
+// String returns the pattern as it was configured.
+func (p Pattern) String() string { return p.raw }
 
-// Compile compiles patterns, as Caddy's path matcher reads them: exact,
-// "/prefix/*", "*.suffix", "*substring*", or a path.Match glob. Matching is
-// case-insensitive.
+// Set is a compiled list of patterns; a path matches the set if it
+// matches any of them. The zero Set matches nothing.
+type Set struct {
+	pats []Pattern
+}
+
+// Len is the number of patterns in s.
+func (s Set) Len() int { return len(s.pats) }
+
+// Patterns returns the compiled patterns, in configured order.
+func (s Set) Patterns() []Pattern { return append([]Pattern(nil), s.pats...) }
+
+// Compile compiles path patterns as Caddy's path matcher reads them (see
+// the package documentation). The error names the first bad pattern.
 func Compile(patterns []string) (Set, error) {
-	set := make(Set, 0, len(patterns))
+	if len(patterns) == 0 {
+		return Set{}, nil
+	}
+	pats := make([]Pattern, 0, len(patterns))
 	for _, raw := range patterns {
-		p := strings.ToLower(raw)
-		if p == "" || (p[0] != '/' && p[0] != '*') {
-			return nil, fmt.Errorf("path pattern %q must start with / or *", raw)
+		p, err := compile(raw)
+		if err != nil {
+			return Set{}, fmt.Errorf("path pattern %q: %w", raw, err)
 		}
-		if strings.ContainsAny(p, "{}") {
-			return nil, fmt.Errorf("path pattern %q: placeholders are not supported here", raw)
-		}
-		stars := strings.Count(p, "*")
-		switch {
-		case p == "*":
-			set = append(set, Pattern{kind: prefix, text: ""})
-		case stars == 0 && !strings.ContainsAny(p, "?["):
-			set = append(set, Pattern{kind: exact, text: p})
-		case stars == 2 && p[0] == '*' && p[len(p)-1] == '*':
-			set = append(set, Pattern{kind: substring, text: p[1 : len(p)-1]})
-		case stars == 1 && p[len(p)-1] == '*' && !strings.ContainsAny(p, "?["):
-			set = append(set, Pattern{kind: prefix, text: p[:len(p)-1]})
-		case stars == 1 && p[0] == '*' && !strings.ContainsAny(p, "?["):
-			set = append(set, Pattern{kind: suffix, text: p[1:]})
-		default:
-			if _, err := path.Match(p, ""); err != nil {
-				return nil, fmt.Errorf("path pattern %q: %v", raw, err)
-			}
-			set = append(set, Pattern{kind: glob, text: p})
+		pats = append(pats, p)
+	}
+	return Set{pats: pats}, nil
+}
+
+func compile(raw string) (Pattern, error) {
+	if raw == "" {
+		return Pattern{}, errors.New("empty")
+	}
+	if raw[0] != '/' && raw[0] != '*' {
+		return Pattern{}, errors.New(`must start with "/" or "*"`)
+	}
+	if strings.ContainsAny(raw, "{}") {
+		return Pattern{}, errors.New("placeholders are not supported in paywall paths")
+	}
+	p, err := unescapePattern(raw)
+	if err != nil {
+		return Pattern{}, err
+	}
+	p = fold(p)
+	for seg := range strings.SplitSeq(p, "/") {
+		if seg == "." || seg == ".." {
+			return Pattern{}, errors.New(`a "." or ".." segment never matches a cleaned path`)
 		}
 	}
-	return set, nil
+	pat := Pattern{raw: raw, text: p, keepSlashes: strings.Contains(p, "//")}
+	// The order of these cases is Caddy's.
+	switch stars := strings.Count(p, "*"); {
+	case p == "*":
+		pat.kind = kindAll
+	case stars == 2 && p[0] == '*' && p[len(p)-1] == '*':
+		pat.kind, pat.text = kindSubstring, p[1:len(p)-1]
+		if pat.text == "" {
+			pat.kind = kindAll
+		}
+	case stars == 1 && p[0] == '*':
+		pat.kind, pat.text = kindSuffix, p[1:]
+	case stars == 1 && p[len(p)-1] == '*':
+		pat.kind, pat.text = kindPrefix, p[:len(p)-1]
+	case !strings.ContainsAny(p, `*?[\`):
+		pat.kind = kindExact
+	default:
+		if _, err := path.Match(p, ""); err != nil {
+			return Pattern{}, errors.New("malformed glob")
+		}
+		pat.kind = kindGlob
+	}
+	return pat, nil
 }
 
-// Match reports whether the (unescaped) request path matches any pattern.
-func (s Set) Match(reqPath string) bool {
-	if len(s) == 0 {
+// unescapePattern decodes every %XX in a pattern; it refuses bad escapes,
+// Caddy's raw-space wildcard "%*", and escapes standing for a glob
+// character (which would silently turn into one).
+func unescapePattern(s string) (string, error) {
+	if !strings.Contains(s, "%") {
+		return s, nil
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		if s[i] != '%' {
+			b.WriteByte(s[i])
+			continue
+		}
+		if i+1 < len(s) && s[i+1] == '*' {
+			return "", errors.New(`"%*" is not supported: paywall paths match the unescaped path`)
+		}
+		if i+2 >= len(s) || !isHex(s[i+1]) || !isHex(s[i+2]) {
+			return "", errors.New("bad percent escape")
+		}
+		c := unhex(s[i+1])<<4 | unhex(s[i+2])
+		if strings.IndexByte(`*?[]\`, c) >= 0 {
+			return "", fmt.Errorf("escape %q stands for a glob character", s[i:i+3])
+		}
+		b.WriteByte(c)
+		i += 2
+	}
+	return b.String(), nil
+}
+
+// Match reports whether the request path matches any pattern in s, in any
+// of its readings (see the package documentation). path may be Go's
+// URL.Path or the escaped path.
+func (s Set) Match(path string) bool {
+	if len(s.pats) == 0 {
 		return false
 	}
-	p := Clean(reqPath)
-	for _, pat := range s {
-		if pat.match(p) {
+	var vs [maxReadings]reading
+	n := readings(path, &vs)
+	for i := range n {
+		if s.match(&vs[i]) {
 			return true
 		}
 	}
 	return false
 }
 
-func (pat Pattern) match(p string) bool {
-	switch pat.kind {
-	case exact:
-		return strings.EqualFold(p, pat.text)
-	case prefix:
-		return len(p) >= len(pat.text) && strings.EqualFold(p[:len(pat.text)], pat.text)
-	case suffix:
-		return len(p) >= len(pat.text) && strings.EqualFold(p[len(p)-len(pat.text):], pat.text)
-	case substring:
-		return containsFold(p, pat.text)
+func (s Set) match(r *reading) bool {
+	for i := range s.pats {
+		if s.pats[i].match(r) {
+			return true
+		}
 	}
-	ok, _ := path.Match(pat.text, strings.ToLower(p))
+	return false
+}
+
+func (pat *Pattern) match(r *reading) bool {
+	p := r.merged
+	if pat.keepSlashes {
+		p = r.kept
+	}
+	t := pat.text
+	switch pat.kind {
+	case kindAll:
+		return true
+	case kindExact:
+		return len(p) == len(t) && hasPrefixFold(p, t, r.upper)
+	case kindPrefix:
+		return hasPrefixFold(p, t, r.upper)
+	case kindSuffix:
+		return len(p) >= len(t) && hasPrefixFold(p[len(p)-len(t):], t, r.upper)
+	case kindSubstring:
+		return containsFold(p, t, r.upper)
+	}
+	if r.upper {
+		p = strings.ToLower(p) // only ASCII upper case is left to fold
+	}
+	ok, _ := path.Match(t, p)
 	return ok
 }
 
-// containsFold is strings.Contains, ASCII case-insensitively, without
-// allocating.
-func containsFold(s, sub string) bool {
+// hasPrefixFold is strings.HasPrefix(lower(s), prefix) for a folded prefix,
+// where only s's ASCII letters may still need folding (upper says whether
+// any do).
+func hasPrefixFold(s, prefix string, upper bool) bool {
+	if len(s) < len(prefix) {
+		return false
+	}
+	if !upper {
+		return s[:len(prefix)] == prefix
+	}
+	for i := 0; i < len(prefix); i++ {
+		if lowerASCII(s[i]) != prefix[i] {
+			return false
+		}
+	}
+	return true
+}
+
+func containsFold(s, sub string, upper bool) bool {
+	if !upper {
+		return strings.Contains(s, sub)
+	}
 	for i := 0; i+len(sub) <= len(s); i++ {
-		if strings.EqualFold(s[i:i+len(sub)], sub) {
+		if hasPrefixFold(s[i:], sub, true) {
 			return true
 		}
 	}
 	return false
 }
 
-// Clean normalises a request path as Caddy does before matching: doubled
-// slashes merged, "." and ".." resolved, a trailing slash kept, backslashes
-// read as slashes (as Windows servers do). Clean paths are returned as
-// they are, without allocating.
-func Clean(p string) string {
-	if isClean(p) {
-		return p
-	}
-	p = strings.ReplaceAll(p, "\\", "/")
-	if p == "" || p[0] != '/' {
-		p = "/" + p
-	}
-	trailing := strings.HasSuffix(p, "/")
-	c := path.Clean(p)
-	if trailing && c != "/" {
-		c += "/"
+func lowerASCII(c byte) byte {
+	if 'A' <= c && c <= 'Z' {
+		return c + 'a' - 'A'
 	}
 	return c
 }
 
-func isClean(p string) bool {
-	if p == "" || p[0] != '/' {
-		return false
+func isHex(c byte) bool {
+	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
+}
+
+func unhex(c byte) byte {
+	switch {
+	case c <= '9':
+		return c - '0'
+	case c >= 'a':
+		return c - 'a' + 10
 	}
-	for i := 0; i < len(p); i++ {
-		switch p[i] {
-		case '\\':
-			return false
-		case '/':
-			if i+1 < len(p) && p[i+1] == '/' {
-				return false
-			}
-		case '.':
-			if p[i-1] == '/' && (i+1 == len(p) || p[i+1] == '/' || (p[i+1] == '.' && (i+2 == len(p) || p[i+2] == '/'))) {
-				return false
-			}
-		}
-	}
-	return true
+	return c - 'A' + 10
 }

@@ -1,108 +1,261 @@
 package paths
 
 import (
+	"net/url"
+	"path"
+	"strconv"
 	"strings"
 	"testing"
+	"unicode"
+	"unicode/utf8"
 )
 
-// The expectations follow Caddy's MatchPath (modules/caddyhttp/matchers.go,
-// v2.11.9), read for this table: case-insensitive; the path cleaned with
-// doubled slashes merged; "/p/*" is a prefix match on "/p/" (so "/p" itself
-// does not match); "*.x" suffix; "*x*" substring; other wildcards are
-// path.Match globs. The request path is the unescaped one (Go's URL.Path),
-// so "%61" is "a" and "%2F" is "/" by the time it is matched.
-func TestMatch(t *testing.T) {
-	cases := []struct {
-		pattern, path string
-		want          bool
-	}{
-		{"/premium/*", "/premium/a", true},
-		{"/premium/*", "/premium/", true},
-		{"/premium/*", "/premium", false},
-		{"/premium/*", "/PREMIUM/a", true},
-		{"/premium/*", "//premium//a", true},
-		{"/premium/*", "/free/../premium/a", true},
-		{"/premium/*", "/premium/./a", true},
-		{"/premium/*", "/premiumx", false},
-		{"/premium/*", "/free/premium/a", false},
-		{"/premium/*", "\\premium\\a", true},
-		{"/premium*", "/premium", true},
-		{"/premium*", "/premiumx/y", true},
-		{"/about", "/about", true},
-		{"/about", "/About", true},
-		{"/about", "/about/", false},
-		{"/about", "/about/x", false},
-		{"*.pdf", "/files/a.PDF", true},
-		{"*.pdf", "/files/a.pdf.html", false},
-		{"*secret*", "/a/top-secret/b", true},
-		{"*secret*", "/a/public/b", false},
-		{"/docs/*/private", "/docs/v1/private", true},
-		{"/docs/*/private", "/docs/v1/public", false},
-		{"/a?c", "/abc", true},
-		{"*", "/anything", true},
-	}
-	for _, c := range cases {
+// matchRow is one (pattern, request) pair. target is the request target
+// as a client sends it (escaped); Match is given Go's URL.Path for it,
+// which is what Caddy's matcher reads and what the gateway passes.
+type matchRow struct {
+	pattern, target string
+	caddy           bool   // what caddyhttp.MatchPath (v2.11.9) answers
+	want            bool   // what we answer; differs from caddy only to gate more
+	src             string // where caddy's answer comes from (see below)
+}
+
+// Sources for the caddy column:
+//
+//	"ct": a case of Caddy's own TestPathMatcher (modules/caddyhttp/matchers_test.go)
+//	"cc": worked out by reading MatchPath.MatchWithError and CleanPath
+//	      (modules/caddyhttp/matchers.go, caddyhttp.go): lower-case both, clean
+//	      the path (merge slashes unless the pattern has "//", resolve dots, keep
+//	      a trailing slash), then "*x*" Contains, "*x" HasSuffix, "x*" HasPrefix,
+//	      else path.Match; patterns holding "%" compare in escaped space.
+//
+// Rows where want != caddy are our deliberate extensions (package doc).
+var matchTable = []matchRow{
+	{"/", "/", true, true, "ct"},
+	{"/foo/bar", "/", false, false, "ct"},
+	{"/foo/bar", "/foo/bar", true, true, "ct"},
+	{"/foo/bar/", "/foo/bar", false, false, "ct"},
+	{"/foo/bar/", "/foo/bar/", true, true, "ct"},
+	{"*.ext", "/foo/bar.ext", true, true, "ct"},
+	{"*.php", "/index.PHP", true, true, "ct"},
+	{"/foo/*/baz", "/foo/bar/baz", true, true, "ct"},
+	{"/foo/*/baz/bam", "/foo/bar/bam", false, false, "ct"},
+	{"*substring*", "/foo/substring/bar.txt", true, true, "ct"},
+	{"/foo", "/foo/bar", false, false, "ct"},
+	{"/foo", "/FOO", true, true, "ct"},
+	{"/foo*", "/FOOOO", true, true, "ct"},
+	{"/foo/bar.txt", "/foo/BAR.txt", true, true, "ct"},
+	{"/foo*", "//foo/bar", true, true, "ct"},
+	{"/foo", "//foo", true, true, "ct"},
+	{"//foo", "/foo", false, false, "ct"},
+	{"//foo", "//foo", true, true, "ct"},
+	{"/foo//*", "/foo//bar", true, true, "ct"},
+	{"/foo//*", "/foo/%2Fbar", true, true, "ct"},
+	{"/foo//bar", "/foo//bar", true, true, "ct"},
+	{"/foo/*//bar", "/foo///bar", true, true, "ct"},
+	{"/foo*", "/%2F/foo", true, true, "ct"},
+	{"*", "/", true, true, "ct"},
+	{"*", "/foo/bar", true, true, "ct"},
+	{"**", "/", true, true, "ct"},
+	{"**", "/foo/bar", true, true, "ct"},
+	{"/bands/*/*", "/bands/AC%2FDC/T.N.T", false, false, "ct"},
+	{"/bands/*", "/bands/AC%2FDC", true, true, "ct"},
+	{"/bands/*/", "/bands/AC%2FDC/", false, false, "ct"},
+	{"/foo/bar/baz", "/foo%2fbar/baz", true, true, "ct"},
+	{"/%25@.txt", "/%25@.txt", true, true, "ct"},
+	{"/%25@.txt", "/%25%40.txt", true, true, "ct"},
+	{"/%25%40.txt", "/%25%40.txt", true, true, "ct"},
+	{"/foo%2fbar/baz", "/foo%2Fbar/baz", true, true, "ct"},
+	{"/admin%2fpanel", "/ADMIN%2fpanel", true, true, "ct"},
+	{"/foo%2fbar", "/foo%2fbarbaz", false, false, "ct"},
+	{"/admin%2fpanel", "/admin%2fpanelX", false, false, "ct"},
+	// We read patterns in unescaped space: "/foo%2Fbar" is "/foo/bar".
+	{"/foo%2fbar/baz", "/foo/bar/baz", false, true, "ct"},
+	{"/foo/%2F*", "/foo//bar", false, true, "ct"},
+	{"/foo/%2F*", "/foo/%2Fbar", true, true, "ct"},
+
+	// The gate's cases.
+	{"/premium/*", "/premium/a", true, true, "cc"},
+	{"/premium/*", "/premium/", true, true, "cc"},
+	{"/premium/*", "/premium", false, false, "cc"}, // "/p/*" is a prefix match on "/p/"
+	{"/premium/*", "/premium?x=1", false, false, "cc"},
+	{"/premium*", "/premium", true, true, "cc"},
+	{"/premium*", "/premiumx/y", true, true, "cc"},
+	{"/premium/*", "/premiumx", false, false, "cc"},
+	{"/premium/*", "/PREMIUM/a", true, true, "cc"},
+	{"/premium/*", "/Premium/%61rticle", true, true, "cc"}, // URL.Path is decoded
+	{"/premium/*", "/premium%2Fx", true, true, "cc"},       // %2F is "/" in URL.Path
+	{"/premium/*", "/premium%2fx", true, true, "cc"},
+	{"/premium/*", "//premium//a", true, true, "cc"},
+	{"/premium/*", "/free/../premium/a", true, true, "cc"},
+	{"/premium/*", "/free/%2e%2e/premium/a", true, true, "cc"},
+	{"/premium/*", "/premium/./a", true, true, "cc"},
+	{"/premium/*", "/../premium/a", true, true, "cc"},
+	{"/premium/*", "/premium/../free", false, false, "cc"},
+	{"/premium/*", "/free/premium/a", false, false, "cc"},
+	{"/premium/a", "/premium/a/", false, false, "cc"},
+	{"/premium/a/", "/premium/a/./", true, true, "cc"},
+	{"/about", "/About", true, true, "cc"},
+	{"/about", "/about/x", false, false, "cc"},
+	{"*.pdf", "/files/a.PDF", true, true, "cc"},
+	{"*.pdf", "/files/a.pdf.html", false, false, "cc"},
+	{"*.pdf", "/files/a.pdf/", false, false, "cc"},
+	{"*secret*", "/a/top-SECRET/b", true, true, "cc"},
+	{"*secret*", "/a/public/b", false, false, "cc"},
+	{"/docs/*/private", "/docs/v1/private", true, true, "cc"},
+	{"/docs/*/private", "/docs/v1/v2/private", false, false, "cc"}, // glob "*" stays in a segment
+	{"/a?c", "/abc", true, true, "cc"},
+	{"/a?c", "/a/c", false, false, "cc"},
+	{"/[ab]x", "/Bx", true, true, "cc"},
+	{"/a[*", "/a[b", true, true, "cc"},     // one "*" at the end: a literal prefix, no glob
+	{"*a?b*", "/xa?b", false, false, "cc"}, // substring, literal; "?" is the query in a target
+	{"*a?b*", "/xa%3Fb", true, true, "cc"},
+	{"*a?b*", "/xaxb", false, false, "cc"},
+	{"/caf\u00e9/*", "/CAF%C3%89/menu", true, true, "cc"},
+
+	// Readings Caddy does not make; each gates more.
+	{"/premium/*", "/premium%252Fx", false, true, "cc"},      // decoded twice
+	{"/premium/*", "/Premium/%2561rticle", true, true, "cc"}, // prefix holds either way
+	{"/premium/*", "/premium%255Cx", false, true, "cc"},      // "\" once decoded twice
+	{"/premium/*", "/premium%5Cx", false, true, "cc"},        // "\" read as "/"
+	{"/premium/*", "/free/..;/premium/x", false, true, "cc"},
+	{"/premium/*", "/premium;jsessionid=1/x", false, true, "cc"},
+	{"/premium/*", "/premium./x", false, true, "cc"},
+	{"/premium/*", "/premium%20/x", false, true, "cc"},
+	{"/premium/x", "/premium/x.", false, true, "cc"},
+	{"*.pdf", "/a.pdf;x=1", false, true, "cc"},
+	{"*.pdf", "/a.pdf%3Bx=1", false, true, "cc"},
+	{"/premium/*", "/free/..%3B/premium/x", false, true, "cc"},
+}
+
+func TestMatchTable(t *testing.T) {
+	for _, c := range matchTable {
 		set, err := Compile([]string{c.pattern})
 		if err != nil {
-			t.Fatalf("%q: %v", c.pattern, err)
+			t.Fatalf("Compile(%q): %v", c.pattern, err)
 		}
-		if got := set.Match(c.path); got != c.want {
-			t.Errorf("%q matching %q = %v, want %v", c.pattern, c.path, got, c.want)
+		u, err := url.ParseRequestURI(c.target)
+		if err != nil {
+			t.Fatalf("%q: %v", c.target, err)
+		}
+		if got := set.Match(u.Path); got != c.want {
+			t.Errorf("%q on %q (URL.Path %q) = %v, want %v", c.pattern, c.target, u.Path, got, c.want)
+		}
+		if c.caddy && !c.want {
+			t.Errorf("%q on %q: Caddy gates it, we must too", c.pattern, c.target)
+		}
+		// Given the escaped path instead, we read it decoded too, so
+		// whatever Caddy matches still matches.
+		if c.caddy && !set.Match(u.EscapedPath()) {
+			t.Errorf("%q on escaped %q = false, want true", c.pattern, u.EscapedPath())
 		}
 	}
 }
 
 func TestCompileErrors(t *testing.T) {
-	for _, p := range []string{"", "premium/*", "/a[", "/{env.X}"} {
-		if _, err := Compile([]string{p}); err == nil || !strings.Contains(err.Error(), "pattern") {
+	for _, p := range []string{
+		"", "premium/*", "/a[", "/a[*x", "/{env.X}", "/a/%zz", "/a%", "/a/%*", "/a%2A",
+		"/a/../b", "/a/./*", "*/..",
+	} {
+		_, err := Compile([]string{"/ok", p})
+		if err == nil || !strings.Contains(err.Error(), "pattern") || !strings.Contains(err.Error(), strconv.Quote(p)) {
 			t.Errorf("Compile(%q) = %v, want an error naming the pattern", p, err)
+		}
+	}
+	if s, err := Compile(nil); err != nil || s.Match("/") || s.Len() != 0 {
+		t.Errorf("Compile(nil) = %v, %v; want an empty set", s, err)
+	}
+}
+
+// Caddy's TestCleanPath cases (modules/caddyhttp/caddyhttp_test.go).
+func TestClean(t *testing.T) {
+	for _, c := range []struct {
+		in     string
+		merge  bool
+		expect string
+	}{
+		{"/foo", false, "/foo"},
+		{"/foo/", false, "/foo/"},
+		{"//foo", false, "//foo"},
+		{"//foo", true, "/foo"},
+		{"/foo//bar/", true, "/foo/bar/"},
+		{"/foo/./.././bar", false, "/bar"},
+		{"/foo//./..//./bar", false, "/foo//bar"},
+		{"/foo///./..//./bar", false, "/foo///bar"},
+		{"/foo///./..//.", false, "/foo//"},
+		{"/foo//./bar", false, "/foo//bar"},
+		{"/", false, "/"},
+		{"/", true, "/"},
+		{"/a/..", true, "/"},
+		{"/a/../", true, "/"},
+		{"/a/b/../", true, "/a/"},
+		{"/a/./", true, "/a/"},
+		{"///", false, "///"},
+		{"/..//a", false, "//a"},
+		{"//", false, "//"}, // found by fuzzing against Caddy
+		{"//", true, "/"},
+	} {
+		clean := cleanMerged
+		if !c.merge {
+			clean = cleanKept
+		}
+		if got := clean(c.in); got != c.expect {
+			t.Errorf("clean(%q, merge=%v) = %q, want %q", c.in, c.merge, got, c.expect)
 		}
 	}
 }
 
-func TestGates(t *testing.T) {
-	mk := func(id string, paths, except []string) Gate {
-		in, _ := Compile(paths)
-		ex, _ := Compile(except)
-		return Gate{Product: id, Paths: in, Except: ex}
-	}
-	g := Gates{
-		mk("pro", []string{"/premium/*", "/downloads/*"}, []string{"/premium/preview/*"}),
-		mk("course", []string{"/course/*", "/premium/course/*"}, nil),
-	}
-	cases := []struct {
-		paths []string
-		want  string
-	}{
-		{[]string{"/premium/a"}, "pro"},
-		{[]string{"/premium/course/1"}, "pro,course"},
-		{[]string{"/premium/preview/a"}, ""},
-		{[]string{"/free"}, ""},
-		{[]string{"/index.php", "/course/x"}, "course"}, // rewritten and original URI
-	}
-	for _, c := range cases {
-		if got := strings.Join(g.Match(c.paths...), ","); got != c.want {
-			t.Errorf("Match(%v) = %q, want %q", c.paths, got, c.want)
+// fold is per rune L(U(r)). It must agree with Caddy's strings.ToLower
+// wherever that calls two runes equal (fold(L(r)) == fold(r)), and
+// upper-casing must not change it (U is idempotent).
+func TestFoldRunes(t *testing.T) {
+	for r := rune(0); r <= unicode.MaxRune; r++ {
+		if f := foldRune(r); foldRune(unicode.ToLower(r)) != f || foldRune(unicode.ToUpper(r)) != f || foldRune(f) != f {
+			t.Fatalf("fold is not stable for %U", r)
 		}
-	}
-	if g.Match("/free") != nil {
-		t.Error("no match must be nil")
 	}
 }
 
 func TestMatchAllocatesNothing(t *testing.T) {
-	set, _ := Compile([]string{"/premium/*", "*.pdf", "/about", "*secret*"})
-	for _, p := range []string{"/premium/a", "/x/y.pdf", "/free/page", "/a/secret/b"} {
+	set, _ := Compile([]string{"/about", "/premium/*", "*.pdf", "*secret*"})
+	for _, p := range []string{
+		"/premium/a", "/x/y.pdf", "/free/page", "/a/secret/b", "/about",
+		"/Premium/Article", "/X/Y.PDF", "/Free/Page/With/A/Much/Longer/Path/Than/Thirty-Two/Bytes",
+	} {
 		if n := testing.AllocsPerRun(100, func() { set.Match(p) }); n != 0 {
 			t.Errorf("Match(%q) allocates %.0f times", p, n)
 		}
 	}
 }
 
+// caddyRef is MatchPath written plainly from its documentation, for ASCII
+// patterns without "%" or "//": lower-case, clean (merging slashes, keeping
+// a trailing one), then Caddy's order of cases.
+func caddyRef(pattern, p string) bool {
+	pattern, p = strings.ToLower(pattern), strings.ToLower(p)
+	if pattern == "*" {
+		return true
+	}
+	c := path.Clean(p)
+	if c != "/" && strings.HasSuffix(p, "/") {
+		c += "/"
+	}
+	stars := strings.Count(pattern, "*")
+	switch {
+	case stars == 2 && strings.HasPrefix(pattern, "*") && strings.HasSuffix(pattern, "*"):
+		return strings.Contains(c, pattern[1:len(pattern)-1])
+	case stars == 1 && strings.HasPrefix(pattern, "*"):
+		return strings.HasSuffix(c, pattern[1:])
+	case stars == 1 && strings.HasSuffix(pattern, "*"):
+		return strings.HasPrefix(c, pattern[:len(pattern)-1])
+	}
+	ok, _ := path.Match(pattern, c)
+	return ok
+}
+
 func FuzzMatch(f *testing.F) {
-	for _, s := range []string{"/premium/a", "//premium/../x", "/PREMIUM/a.pdf", "\\a\\b", "/a/./b/"} {
-		f.Add("/premium/*", s)
-		f.Add("*.pdf", s)
+	for _, c := range matchTable {
+		f.Add(c.pattern, c.target)
 	}
 	f.Fuzz(func(t *testing.T, pattern, p string) {
 		set, err := Compile([]string{pattern})
@@ -110,11 +263,31 @@ func FuzzMatch(f *testing.F) {
 			return
 		}
 		got := set.Match(p)
-		if isASCII(p) && set.Match(strings.ToUpper(p)) != got {
-			t.Fatalf("%q on %q: case changes the answer", pattern, p)
+		// strings.ToUpper and ToLower replace bytes that are not UTF-8.
+		if utf8.ValidString(p) && set.Match(strings.ToUpper(p)) != got {
+			t.Fatalf("%q on %q: upper case changes the answer", pattern, p)
 		}
-		if set.Match(Clean(p)) != got {
-			t.Fatalf("%q on %q: cleaning changes the answer", pattern, p)
+		if utf8.ValidString(p) && set.Match(strings.ToLower(p)) != got {
+			t.Fatalf("%q on %q: lower case changes the answer", pattern, p)
+		}
+		if !strings.ContainsAny(pattern, `*?[\`) && !set.Match(pattern) {
+			t.Fatalf("exact pattern %q does not match itself", pattern)
+		}
+		if isASCII(pattern) && isASCII(p) && !strings.Contains(pattern, "%") && !strings.Contains(pattern, "//") &&
+			strings.HasPrefix(p, "/") {
+			ref := caddyRef(pattern, p)
+			if ref && !got {
+				t.Fatalf("%q on %q: Caddy matches, we do not", pattern, p)
+			}
+			if ok, _ := plain(p); ok && ref != got {
+				t.Fatalf("%q on plain %q = %v, Caddy says %v", pattern, p, got, ref)
+			}
+		}
+		// Gates with this pattern both gating and excepted gate nothing;
+		// with an empty except list they gate as the set matches.
+		g := Gates{{Product: "a", Paths: set, Except: set}, {Product: "b", Paths: set}}
+		if m := strings.Join(g.Match(p), ","); (got && m != "b") || (!got && m != "") {
+			t.Fatalf("%q on %q: gates %q, set says %v", pattern, p, m, got)
 		}
 	})
 }
@@ -129,12 +302,20 @@ func isASCII(s string) bool {
 }
 
 func BenchmarkMatch(b *testing.B) {
-	set, _ := Compile([]string{"/premium/*", "/downloads/*"})
-	for _, p := range []string{"/premium/article", "/blog/some/post"} {
-		b.Run(p, func(b *testing.B) {
+	set, _ := Compile([]string{"/premium/*", "/downloads/*", "*.pdf", "/about", "*secret*"})
+	for _, bc := range []struct{ name, path string }{
+		{"hit-prefix", "/premium/article-about-things"},
+		{"hit-suffix", "/files/report.pdf"},
+		{"hit-upper", "/Premium/Article-About-Things"},
+		{"miss", "/blog/2024/some/post"},
+		{"miss-upper", "/Blog/2024/Some/Post"},
+		{"escaped", "/premium%2Farticle"},
+		{"dirty", "/free/../premium/article"},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
 			b.ReportAllocs()
-			for i := 0; i < b.N; i++ {
-				set.Match(p)
+			for b.Loop() {
+				set.Match(bc.path)
 			}
 		})
 	}

@@ -14,8 +14,14 @@ type Grant struct {
 	Source  string `json:"source"`
 	// Revoked is set by a refund, a lost dispute or an admin revoke.
 	Revoked bool `json:"revoked,omitempty"`
-	// RevokedBy is the cause of the revoke ("admin", an event id, ...).
+	// RevokedBy is the cause of the revoke ("admin", an event id,
+	// "subscription:<status>", ...).
 	RevokedBy string `json:"revoked_by,omitempty"`
+	// Placeholder marks a record a refund or dispute wrote before its
+	// payment was seen (the user and product were known from the charge):
+	// it is always revoked and holds the revoke until the payment arrives,
+	// which then fills it in and stays revoked.
+	Placeholder bool `json:"placeholder,omitempty"`
 	// Expires is when the grant lapses (unix seconds); 0 means never.
 	Expires int64 `json:"expires,omitempty"`
 	// Created orders changes: the Stripe event `created` (unix seconds) of
@@ -92,8 +98,10 @@ type Meta struct {
 type Result struct {
 	// Duplicate: the event id was already processed; nothing changed.
 	Duplicate bool
-	// Changed: the number of grants whose state changed (0 when the change
-	// was stale or already applied through another path).
+	// Changed: the number of grants whose state changed: opened, closed,
+	// a new expiry or subscription status, moved to another product (0
+	// when the change was stale, already applied through another path, or
+	// only recorded something, such as a payment a tombstone blocked).
 	Changed int
 	// Changes are what went to the audit stream, for the log.
 	Changes []Change
@@ -172,12 +180,14 @@ type Mapping struct {
 
 // AuditEntry is one grant or revoke in the audit stream.
 type AuditEntry struct {
-	ID      string    `json:"id"`
-	Time    time.Time `json:"time"`
-	Action  string    `json:"action"` // grant, revoke, restore, subscription, pending, failed
-	User    string    `json:"user"`
-	Product string    `json:"product"`
-	Source  string    `json:"source"`
-	Cause   string    `json:"cause"`
-	Detail  string    `json:"detail,omitempty"`
+	ID   string    `json:"id"`
+	Time time.Time `json:"time"`
+	// Action: grant, grant-blocked, revoke, tombstone, restore,
+	// subscription, pending, pending-expired, payment-failed.
+	Action  string `json:"action"`
+	User    string `json:"user"`
+	Product string `json:"product"`
+	Source  string `json:"source"`
+	Cause   string `json:"cause"`
+	Detail  string `json:"detail,omitempty"`
 }

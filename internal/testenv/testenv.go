@@ -177,7 +177,7 @@ func StripeURL(t testing.TB) string {
 	bin := Binary(t, "stripe-mock", "go install github.com/stripe/stripe-mock@v0.203.0")
 	stripeOnce.Do(func() {
 		port := FreePort(t)
-		cmd := exec.Command(bin, "-http-addr", fmt.Sprintf("127.0.0.1:%d", port))
+		cmd := exec.Command(bin, "-http-addr", fmt.Sprintf("127.0.0.1:%d", port), "-https-addr", "127.0.0.1:0")
 		if stripeErr = cmd.Start(); stripeErr != nil {
 			return
 		}

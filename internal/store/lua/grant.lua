@@ -1,68 +1,74 @@
--- Grant: open req.product for req.user from req.source (a payment).
+-- Grant: open req.product for req.user from req.source (a payment, or
+-- "admin"). See Store.Grant.
 local u, prod, src = req.user, req.product, req.source
-local ukey = userKey(u)
 local field = prod .. "|" .. src
+local cur = getGrant(u, field)
+local admin = src == "admin"
 
--- A refund or dispute may have come first: its tombstone keeps this
--- payment's grant closed.
-local tomb = nil
-for _, s in ipairs({src, str(req.payment_intent), str(req.checkout_session)}) do
-  if s ~= "" then
-    local t = redis.call("GET", P .. "tomb:" .. s)
-    if t then tomb = cjson.decode(t) break end
+if cur and cur.placeholder ~= true then
+  -- A payment is applied once, whichever path comes first (webhook,
+  -- success page, reconcile); what became of it since (a refund, an
+  -- admin revoke, its expiry) stands.
+  if not admin then return finish() end
+  -- An admin grant: an older change never overwrites a newer one.
+  if num(cur.created) > created then return finish() end
+end
+
+-- A refund or dispute may have come before the payment: the placeholder
+-- it left (user known) or its tombstone (user unknown) keeps this closed.
+local blockedBy = nil
+if cur and cur.placeholder == true then blockedBy = str(cur.revoked_by) end
+if not admin then
+  for _, id in ipairs({src, str(req.payment_intent), str(req.checkout_session)}) do
+    if blockedBy == nil and id ~= "" then
+      local t = redis.call("GET", P .. "tomb:" .. id)
+      local d = t and cjson.decode(t)
+      if d and d.restored ~= true then blockedBy = str(d.cause) end -- a restore's marker does not block
+    end
   end
 end
 
-local cur = getGrant(ukey, field)
-if cur and src ~= "admin" and cur.granted then
-  -- This payment was applied already (webhook, success page, reconcile):
-  -- nothing changes, whatever happened to it since.
-  return finish()
-end
-if cur and num(cur.created) > created and src == "admin" then
-  return finish()
-end
-
+-- A time pass runs from the end of the user's latest live pass for this
+-- product (a second purchase extends the first), else from now.
 local expires = num(req.expires)
 if num(req.access_for) > 0 then
   local base = now
-  local all = redis.call("HGETALL", ukey)
-  for i = 1, #all, 2 do
-    local g = cjson.decode(all[i + 1])
-    if g.product == prod and all[i] ~= field and liveAt(g, now) and num(g.expires) > base then
-      base = num(g.expires)
+  for _, e in ipairs(allGrants(u)) do
+    if e.field ~= field and e.g.product == prod and liveAt(e.g, now) and num(e.g.expires) > base then
+      base = num(e.g.expires)
     end
   end
   expires = base + num(req.access_for)
 end
 
-local g = {
-  product = prod, source = src, granted = true, expires = expires,
-  created = created, cause = cause,
-  customer = str(req.customer), subscription = str(req.subscription),
-  payment_intent = str(req.payment_intent),
-}
-if cur and cur.revoked and src ~= "admin" then
-  -- A revoke for this source arrived before the payment.
-  g.revoked = true
-  g.revoked_by = cur.revoked_by
-elseif tomb then
-  g.revoked = true
-  g.revoked_by = str(tomb.cause)
-end
-putGrant(ukey, field, g)
-if g.revoked then
-  audit("grant-blocked", u, prod, src, "revoked before it was paid: " .. str(g.revoked_by))
-else
-  audit("grant", u, prod, src, expires > 0 and ("until " .. expires) or "")
-  changedFor(u)
+if admin and liveAt(cur, now) and num(cur.expires) == expires then
+  return finish() -- granted already, same terms
 end
 
-remember(str(req.payment_intent), u, prod)
-remember(str(req.checkout_session), u, prod)
-remember(str(req.subscription), u, prod)
-remember(str(req.customer), u, prod)
-if str(req.customer) ~= "" then
-  redis.call("SET", P .. "customer-of:" .. enc(u), req.customer)
+local g = {
+  product = prod, source = src, expires = expires, created = created, cause = cause,
+  customer = nz(req.customer), subscription = nz(req.subscription),
+  payment_intent = nz(req.payment_intent),
+}
+if blockedBy then
+  g.revoked = true
+  g.revoked_by = blockedBy
+end
+
+-- Writes.
+putGrant(u, field, g, cur)
+count(cur, g)
+if blockedBy then
+  audit("grant-blocked", u, prod, src, "revoked before it was paid: " .. blockedBy)
+else
+  audit("grant", u, prod, src, expires > 0 and string.format("expires %.0f", expires) or "")
+end
+if not admin then
+  remember(src, u, prod)
+  remember(req.payment_intent, u, prod)
+  remember(req.checkout_session, u, prod)
+  remember(req.subscription, u, prod)
+  remember(req.customer, u, prod)
+  rememberCustomer(u, req.customer)
 end
 return finish()

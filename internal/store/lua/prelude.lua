@@ -1,85 +1,169 @@
--- Shared by every script. ARGV: prefix, now (unix ms), event id, cause,
--- created (unix s), request (JSON). KEYS[1] is the audit stream: it names
--- the hash slot; every other key shares the prefix's {hash tag}, so the
--- keys computed here live in the same slot (Redis Cluster).
+-- The head of every change script (scripts.go appends the body).
+--
+-- KEYS[1]  the audit stream; it names the hash slot the script runs in.
+--          Every other key is computed here from the prefix ARGV[1]; the
+--          prefix's {hash tag} keeps them all in KEYS[1]'s slot, so the
+--          script also runs on Redis Cluster.
+-- ARGV[2]  the change's meta (JSON): now_ms (the caller's clock; the
+--          scripts never read Redis's), event, cause, created, and the
+--          TTLs and audit length.
+-- ARGV[3]  the request (JSON), read by the body.
+-- ARGV[4]  the request's user id, as is: JSON would mangle invalid UTF-8,
+--          and a mangled id could name another user's key.
+--
+-- A body reads and checks everything first and writes after, then calls
+-- finish(): Redis does not roll a script back, so nothing may fail once
+-- the first write is done.
 local P = ARGV[1]
-local nowMs = tonumber(ARGV[2])
+local meta = cjson.decode(ARGV[2])
+local req = cjson.decode(ARGV[3])
+req.user = ARGV[4]
+local nowMs = meta.now_ms
 local now = math.floor(nowMs / 1000)
-local eventId = ARGV[3]
-local cause = ARGV[4]
-local created = tonumber(ARGV[5])
-local req = cjson.decode(ARGV[6])
+local eventId = meta.event
+local cause = meta.cause
+local created = meta.created
 
-local EVENT_TTL = 2592000 -- 30 days: Stripe retries for 3
-local TOMB_TTL = 7776000  -- 90 days
-local PENDING_TTL = 604800 -- 7 days
-
+-- (1) An event already applied changes nothing.
 if eventId ~= "" and redis.call("EXISTS", P .. "event:" .. eventId) == 1 then
   return {1, 0}
 end
 
-local changed = 0
-local audits = {}
-local touched = {}
+local changed = 0     -- grants whose access changed (Result.Changed)
+local audits = {}     -- {action, user, product, source, detail}
+local touched = {}    -- users whose grants hash changed: published
+local touchedOrder = {}
 
+local function str(v)
+  if v == nil or v == cjson.null or v == false then return "" end
+  return tostring(v)
+end
+local function num(v)
+  if v == nil or v == cjson.null then return 0 end
+  return tonumber(v) or 0
+end
+local function nz(v) -- "" becomes nil, so it is left out of the JSON
+  local s = str(v)
+  if s == "" then return nil end
+  return s
+end
+local function startsWith(s, p) return string.sub(str(s), 1, #p) == p end
+local function copy(t)
+  local c = {}
+  for k, v in pairs(t) do c[k] = v end
+  return c
+end
+
+-- EncodeUser (keys.go): every byte outside [A-Za-z0-9._~@-] as %XX.
 local function enc(u)
   return (string.gsub(u, "[^A-Za-z0-9%._~@%-]", function(c)
     return string.format("%%%02X", string.byte(c))
   end))
 end
-
 local function userKey(u) return P .. "user:" .. enc(u) end
 
-local function str(v) if v == nil or v == cjson.null then return "" end return tostring(v) end
-local function num(v) if v == nil or v == cjson.null then return 0 end return tonumber(v) or 0 end
-
 local function audit(action, user, product, source, detail)
-  audits[#audits + 1] = {action, user, product, source, detail or ""}
+  audits[#audits + 1] = {action, str(user), str(product), str(source), detail or ""}
 end
 
-local function changedFor(user)
-  changed = changed + 1
-  touched[user] = true
+local function touch(u)
+  if not touched[u] then
+    touched[u] = true
+    touchedOrder[#touchedOrder + 1] = u
+  end
 end
 
 local function liveAt(g, t)
-  return (not g.revoked) and (num(g.expires) == 0 or t < num(g.expires))
+  return g ~= nil and g.revoked ~= true and (num(g.expires) == 0 or t < num(g.expires))
 end
 
-local function getGrant(ukey, field)
-  local raw = redis.call("HGET", ukey, field)
+-- access is what decides and describes a grant's access; a change to it
+-- counts in Result.Changed. No grant and a revoked grant are alike.
+local function access(g)
+  if g == nil or g.revoked == true then
+    return "closed|" .. str(g and g.status)
+  end
+  return "open:" .. str(num(g.expires)) .. "|" .. str(g.status)
+end
+local function count(old, new)
+  if access(old) ~= access(new) then changed = changed + 1 end
+end
+
+-- The fields a reader sees; a write that changes one is published.
+local SHOWN = {"product", "source", "revoked", "revoked_by", "expires", "status",
+  "customer", "subscription", "payment_intent", "placeholder"}
+local function norm(v)
+  if v == nil or v == cjson.null or v == false or v == "" or v == 0 then return "" end
+  return tostring(v)
+end
+local function differs(a, b)
+  if a == nil or b == nil then return a ~= b end
+  for _, k in ipairs(SHOWN) do
+    if norm(a[k]) ~= norm(b[k]) then return true end
+  end
+  return false
+end
+
+local function getGrant(u, field)
+  local raw = redis.call("HGET", userKey(u), field)
   if not raw then return nil end
   return cjson.decode(raw)
 end
 
-local function putGrant(ukey, field, g)
-  g.updated = now
-  redis.call("HSET", ukey, field, cjson.encode(g))
+-- allGrants reads a user's grants as {field, g} pairs.
+local function allGrants(u)
+  local all = redis.call("HGETALL", userKey(u))
+  local out = {}
+  for i = 1, #all, 2 do
+    out[#out + 1] = {field = all[i], g = cjson.decode(all[i + 1])}
+  end
+  return out
 end
 
-local function remember(id, user, product)
-  if id and id ~= "" and id ~= cjson.null then
-    redis.call("HSET", P .. "map:" .. id, "user", user, "product", product)
+local function putGrant(u, field, g, old)
+  g.updated = now
+  redis.call("HSET", userKey(u), field, cjson.encode(g))
+  if differs(old, g) then touch(u) end
+end
+
+local function delGrant(u, field)
+  redis.call("HDEL", userKey(u), field)
+  touch(u)
+end
+
+local function remember(id, u, product)
+  if str(id) ~= "" then
+    redis.call("HSET", P .. "map:" .. id, "user", u, "product", product)
+  end
+end
+
+local function rememberCustomer(u, customer)
+  if str(customer) ~= "" then
+    redis.call("SET", P .. "customer-of:" .. enc(u), customer)
   end
 end
 
 local function lookup(id)
   local m = redis.call("HMGET", P .. "map:" .. id, "user", "product")
-  if m[1] and m[2] then return m[1], m[2] end
+  if m[1] and m[2] and m[1] ~= "" and m[2] ~= "" then return m[1], m[2] end
   return nil, nil
 end
 
+-- finish writes (3) the audit entries, (4) the publishes and (5) the
+-- event marker, and returns {0, changed, then action, user, product,
+-- source per audit entry}.
 local function finish()
+  local ms = string.format("%.0f", nowMs)
   for _, a in ipairs(audits) do
-    redis.call("XADD", P .. "audit", "MAXLEN", "~", "1000000", "*",
+    redis.call("XADD", P .. "audit", "MAXLEN", "~", meta.audit_max, "*",
       "action", a[1], "user", a[2], "product", a[3], "source", a[4],
-      "cause", cause, "detail", a[5], "time", tostring(nowMs))
+      "cause", cause, "detail", a[5], "time", ms)
   end
-  for u, _ in pairs(touched) do
+  for _, u in ipairs(touchedOrder) do
     redis.call("PUBLISH", P .. "changes", u)
   end
   if eventId ~= "" then
-    redis.call("SET", P .. "event:" .. eventId, "1", "EX", EVENT_TTL)
+    redis.call("SET", P .. "event:" .. eventId, "1", "EX", meta.event_ttl)
   end
   local reply = {0, changed}
   for _, a in ipairs(audits) do

@@ -1,51 +1,62 @@
--- SetSubscription: store a subscription's state as fetched from Stripe.
+-- SetSubscription: store a subscription's state as fetched from Stripe in
+-- the grant keyed by the subscription id. See Store.SetSubscription.
 local u, prod, sub = req.user, req.product, req.subscription
-local ukey = userKey(u)
 local field = prod .. "|" .. sub
-
--- A plan change moves the grant: drop this subscription's grant under any
--- other product.
-local all = redis.call("HGETALL", ukey)
-for i = 1, #all, 2 do
-  local g = cjson.decode(all[i + 1])
-  if g.source == sub and all[i] ~= field then
-    if num(g.created) > created then return finish() end
-    redis.call("HDEL", ukey, all[i])
-    if liveAt(g, now) then
-      audit("revoke", u, g.product, sub, "plan changed to " .. prod)
-      changedFor(u)
-    end
+local cur = nil
+local moved = {} -- this subscription's grants under another product
+for _, e in ipairs(allGrants(u)) do
+  if e.field == field then
+    cur = e.g
+  elseif e.g.source == sub then
+    moved[#moved + 1] = e
   end
 end
-
-local cur = getGrant(ukey, field)
+-- An older state never overwrites a newer one.
 if cur and num(cur.created) > created then return finish() end
-local wasLive = cur ~= nil and liveAt(cur, now)
+for _, e in ipairs(moved) do
+  if num(e.g.created) > created then return finish() end
+end
+
+local base = cur -- what was known of this subscription
+if base == nil and #moved > 0 then base = moved[1].g end
+
 local g = {
-  product = prod, source = sub, granted = true, status = req.status,
+  product = prod, source = sub, subscription = sub, status = nz(req.status),
   expires = num(req.live_until), created = created, cause = cause,
-  customer = str(req.customer), subscription = sub,
+  customer = nz(req.customer) or (base and nz(base.customer)),
 }
-if not req.live then
+if req.live ~= true then
   g.revoked = true
   g.revoked_by = "subscription:" .. str(req.status)
 end
-if cur and cur.revoked_by == "admin" and not req.payment then
+if base and base.revoked == true and base.revoked_by == "admin" and req.payment ~= true then
+  -- An admin revoke holds until a new payment.
   g.revoked = true
   g.revoked_by = "admin"
 end
-putGrant(ukey, field, g)
-local isLive = liveAt(g, now)
-if isLive ~= wasLive then
-  audit(isLive and "grant" or "revoke", u, prod, sub, "subscription " .. str(req.status))
-  changedFor(u)
-elseif not cur or cur.status ~= g.status then
-  audit("subscription", u, prod, sub, str(req.status))
-  changedFor(u)
+
+-- Writes. A plan change moves the grant: revoke under the old product,
+-- grant under the new.
+for _, e in ipairs(moved) do
+  delGrant(u, e.field)
+  count(e.g, nil)
+  if liveAt(e.g, now) then
+    audit("revoke", u, e.g.product, sub, "plan changed to " .. prod)
+  end
+end
+putGrant(u, field, g, cur)
+count(cur, g)
+local wasLive, isLive = liveAt(cur, now), liveAt(g, now)
+if isLive and not wasLive then
+  audit("grant", u, prod, sub, "subscription " .. str(req.status))
+elseif wasLive and not isLive then
+  audit("revoke", u, prod, sub, "subscription " .. str(req.status))
+end
+local was = base and str(base.status) or ""
+if str(req.status) ~= was then
+  audit("subscription", u, prod, sub, was == "" and str(req.status) or (str(req.status) .. " (was " .. was .. ")"))
 end
 remember(sub, u, prod)
-remember(str(req.customer), u, prod)
-if str(req.customer) ~= "" then
-  redis.call("SET", P .. "customer-of:" .. enc(u), req.customer)
-end
+remember(g.customer, u, prod)
+rememberCustomer(u, g.customer)
 return finish()
