@@ -66,3 +66,12 @@ echo "== go vet"
 go vet ./...
 echo "== go test -race"
 go test -race -count=1 -timeout 20m ./...
+
+# Each fuzz target briefly (the long runs: see the README, "Fuzzing").
+echo "== fuzz (${FUZZTIME:=8s} each)"
+for target in "FuzzSafeReturnTo ./internal/paths" "FuzzMatch ./internal/paths" \
+	"FuzzWebhook ./internal/gateway" "FuzzUnmarshalCaddyfile ./caddymodule"; do
+	set -- $target
+	go test -run='^$' -fuzz="^$1\$" -fuzztime="$FUZZTIME" "$2" 2>&1 | grep -v '^{"level"' | tail -n 2
+done
+echo "== all tests and fuzz targets passed"

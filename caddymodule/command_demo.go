@@ -9,6 +9,7 @@ import (
 
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/caddyconfig"
+	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
 	"github.com/spf13/cobra"
 
 	"github.com/caddy-paywall/caddy-paywall/internal/demo"
@@ -47,7 +48,8 @@ func runDemo(cmd *cobra.Command, o demo.Options) error {
 		return err
 	}
 	defer d.Close()
-	cfg, _, err := caddyconfig.GetAdapter("caddyfile").Adapt([]byte(d.Caddyfile), map[string]any{"filename": "demo"})
+	caddyfileText := caddyfile.Format([]byte(d.Caddyfile))
+	cfg, _, err := caddyconfig.GetAdapter("caddyfile").Adapt(caddyfileText, map[string]any{"filename": "demo"})
 	if err != nil {
 		return fmt.Errorf("demo config: %v", err)
 	}

@@ -58,10 +58,11 @@ func (g *Gateway) payURL(products []string, returnTo string) string {
 }
 
 type productInfo struct {
-	ID    string `json:"id"`
-	Name  string `json:"name"`
-	Price string `json:"price"`
-	Mode  string `json:"mode"`
+	ID     string `json:"id"`
+	Name   string `json:"name"`
+	Price  string `json:"price"`            // the Stripe Price id
+	Amount string `json:"amount,omitempty"` // e.g. "€9.00", when Stripe told us
+	Mode   string `json:"mode"`
 }
 
 func (g *Gateway) productInfo(r *http.Request, ids []string) []productInfo {
@@ -72,7 +73,7 @@ func (g *Gateway) productInfo(r *http.Request, ids []string) []productInfo {
 			continue
 		}
 		v := g.productView(r.Context(), p)
-		out = append(out, productInfo{ID: p.ID, Name: v.Name, Price: p.Price, Mode: p.Mode})
+		out = append(out, productInfo{ID: p.ID, Name: v.Name, Price: p.Price, Amount: v.Price, Mode: p.Mode})
 	}
 	return out
 }
