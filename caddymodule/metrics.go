@@ -19,6 +19,10 @@ type metrics struct {
 	webhooks  *prometheus.CounterVec
 	store     *prometheus.HistogramVec
 	cache     *prometheus.CounterVec
+
+	// Resolved once: a label lookup per request costs more than the count.
+	byOutcome              map[gateway.Outcome]prometheus.Counter
+	cacheHits, cacheMisses prometheus.Counter
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
@@ -47,6 +51,12 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		m.store = register(reg, m.store)
 		m.cache = register(reg, m.cache)
 	}
+	m.byOutcome = map[gateway.Outcome]prometheus.Counter{}
+	for _, o := range []gateway.Outcome{gateway.Pass, gateway.Login, gateway.Pay, gateway.StoreDenied, gateway.StoreAllowed} {
+		m.byOutcome[o] = m.decisions.WithLabelValues(string(o))
+	}
+	m.cacheHits = m.cache.WithLabelValues("hit")
+	m.cacheMisses = m.cache.WithLabelValues("miss")
 	return m
 }
 
@@ -64,10 +74,16 @@ func register[T prometheus.Collector](reg prometheus.Registerer, c T) T {
 	return c
 }
 
-func (m *metrics) cacheHit()  { m.cache.WithLabelValues("hit").Inc() }
-func (m *metrics) cacheMiss() { m.cache.WithLabelValues("miss").Inc() }
+func (m *metrics) cacheHit()  { m.cacheHits.Inc() }
+func (m *metrics) cacheMiss() { m.cacheMisses.Inc() }
 
-func (m *metrics) decision(o gateway.Outcome) { m.decisions.WithLabelValues(string(o)).Inc() }
+func (m *metrics) decision(o gateway.Outcome) {
+	if c, ok := m.byOutcome[o]; ok {
+		c.Inc()
+		return
+	}
+	m.decisions.WithLabelValues(string(o)).Inc()
+}
 
 func (m *metrics) webhook(r gateway.WebhookResult) {
 	typ := r.Type
