@@ -23,16 +23,18 @@ func adminCommands() []*cobra.Command {
 		reconcileCommand(), setupCommand(), triggerCommand(), doctorCommand()}
 }
 
-// command builds a subcommand whose errors map to exit codes 1 (failure)
-// and 2 (usage), including flag and argument mistakes.
-func command(use, short, long string, run func(cmd *cobra.Command) error) *cobra.Command {
+// command builds a subcommand that works on the config's paywall: it checks
+// the flags (check may be nil), loads the paywall, runs, and closes the
+// paywall's Redis client. Errors map to exit codes 1 (failure) and 2
+// (usage), including flag and argument mistakes.
+func command(use, short, long string, f *configFlags, check func() error, run func(cmd *cobra.Command, pw *cliPaywall) error) *cobra.Command {
 	cmd := &cobra.Command{Use: use, Short: short, Long: long, Args: cobra.ArbitraryArgs}
 	cmd.RunE = func(c *cobra.Command, args []string) error {
 		return caddycmd.WrapCommandFuncForCobra(func(caddycmd.Flags) (int, error) {
 			if len(args) > 0 {
 				return 2, usageErr("unexpected argument %q (see --help)", args[0])
 			}
-			err := run(c)
+			err := loadAndRun(c, f, check, run)
 			switch {
 			case err == nil:
 				return 0, nil
@@ -46,6 +48,20 @@ func command(use, short, long string, run func(cmd *cobra.Command) error) *cobra
 		return caddycmd.WrapCommandFuncForCobra(func(caddycmd.Flags) (int, error) { return 2, err })(c, nil)
 	})
 	return cmd
+}
+
+func loadAndRun(c *cobra.Command, f *configFlags, check func() error, run func(*cobra.Command, *cliPaywall) error) error {
+	if check != nil {
+		if err := check(); err != nil {
+			return err
+		}
+	}
+	pw, err := f.loadPaywall()
+	if err != nil {
+		return err
+	}
+	defer pw.Close()
+	return run(c, pw)
 }
 
 func requireFlag(flag, value string) error {
@@ -70,15 +86,8 @@ func grantCommand() *cobra.Command {
 	var forDur time.Duration
 	cmd := command("grant --user U --product P [--for DURATION]", "Gives a user a product (an admin grant)",
 		"Opens the product for the user, forever or --for a duration. The audit stream records it with cause admin.",
-		func(cmd *cobra.Command) error {
-			if err := errors.Join(requireFlag("user", user), requireFlag("product", product)); err != nil {
-				return err
-			}
-			pw, err := f.loadPaywall()
-			if err != nil {
-				return err
-			}
-			defer pw.Close()
+		&f, func() error { return errors.Join(requireFlag("user", user), requireFlag("product", product)) },
+		func(cmd *cobra.Command, pw *cliPaywall) error {
 			if err := pw.knowsProduct(product); err != nil {
 				return err
 			}
@@ -107,15 +116,8 @@ func revokeCommand() *cobra.Command {
 	var user, product string
 	cmd := command("revoke --user U --product P", "Takes a product away from a user",
 		"Closes every grant of the product for the user. Only a new payment opens it again. The audit stream records it with cause admin.",
-		func(cmd *cobra.Command) error {
-			if err := errors.Join(requireFlag("user", user), requireFlag("product", product)); err != nil {
-				return err
-			}
-			pw, err := f.loadPaywall()
-			if err != nil {
-				return err
-			}
-			defer pw.Close()
+		&f, func() error { return errors.Join(requireFlag("user", user), requireFlag("product", product)) },
+		func(cmd *cobra.Command, pw *cliPaywall) error {
 			now := time.Now()
 			res, err := pw.store.Revoke(context.Background(), store.RevokeRequest{
 				Meta:   store.Meta{Cause: "admin", Created: now.Unix(), Now: now},
@@ -138,15 +140,8 @@ func showCommand() *cobra.Command {
 	var limit int
 	cmd := command("show --user U", "Shows a user's entitlements and audit trail",
 		"Lists every grant the user has (its source, whether it is open, its expiry and what last changed it), then the user's audit trail, newest first.",
-		func(cmd *cobra.Command) error {
-			if err := requireFlag("user", user); err != nil {
-				return err
-			}
-			pw, err := f.loadPaywall()
-			if err != nil {
-				return err
-			}
-			defer pw.Close()
+		&f, func() error { return requireFlag("user", user) },
+		func(cmd *cobra.Command, pw *cliPaywall) error {
 			ctx := context.Background()
 			ents, err := pw.store.Entitlements(ctx, user)
 			if err != nil {
@@ -181,12 +176,8 @@ func listCommand() *cobra.Command {
 	var product string
 	cmd := command("list [--product P]", "Lists users and their grants",
 		"Lists every user with a grant (of --product, if given). It scans Redis: meant for operators, not for hot paths.",
-		func(cmd *cobra.Command) error {
-			pw, err := f.loadPaywall()
-			if err != nil {
-				return err
-			}
-			defer pw.Close()
+		&f, nil,
+		func(cmd *cobra.Command, pw *cliPaywall) error {
 			ctx := context.Background()
 			users, err := pw.store.Users(ctx, product)
 			if err != nil {
@@ -222,15 +213,8 @@ func triggerCommand() *cobra.Command {
 	var url string
 	cmd := command("trigger --event TYPE --user U --product P [--url URL]", "Sends a signed test event to a running gateway",
 		fmt.Sprintf("Builds a Stripe event of TYPE for the user and product, signs it with the config's first webhook secret, and posts it to the gateway's webhook.\nTypes: %v", admin.TriggerTypeNames()),
-		func(cmd *cobra.Command) error {
-			if err := errors.Join(requireFlag("event", t.Type), requireFlag("user", t.User), requireFlag("product", t.Product)); err != nil {
-				return err
-			}
-			pw, err := f.loadPaywall()
-			if err != nil {
-				return err
-			}
-			defer pw.Close()
+		&f, func() error { return errors.Join(requireFlag("event", t.Type), requireFlag("user", t.User), requireFlag("product", t.Product)) },
+		func(cmd *cobra.Command, pw *cliPaywall) error {
 			if url == "" {
 				if len(pw.hosts) == 0 {
 					return usageErr("--url is required: the config names no site host")
@@ -266,12 +250,8 @@ func doctorCommand() *cobra.Command {
 	var url string
 	cmd := command("doctor [--url WEBHOOK_URL]", "Checks Redis, the Stripe key, prices and webhook endpoint",
 		"Checks that Redis answers, the secret key's mode, that each product's Price exists and fits its mode, and that a webhook endpoint points at this gateway with every event it handles and the API version it reads. With --url it also checks the webhook is reachable without credentials. Exit code 1 if anything needs fixing.",
-		func(cmd *cobra.Command) error {
-			pw, err := f.loadPaywall()
-			if err != nil {
-				return err
-			}
-			defer pw.Close()
+		&f, nil,
+		func(cmd *cobra.Command, pw *cliPaywall) error {
 			d := admin.Doctor{Store: pw.store, API: pw.api, SecretKey: pw.resolved.stripeKey, BasePath: pw.BasePath, WebhookURL: url}
 			for _, p := range pw.Products {
 				d.Products = append(d.Products, admin.DoctorProduct{ID: p.ID, Price: p.Price, Mode: p.Mode})
@@ -301,15 +281,13 @@ func reconcileCommand() *cobra.Command {
 	var since time.Duration
 	cmd := command("reconcile --since DURATION", "Applies payments, refunds and subscription changes the webhook missed",
 		"Lists the complete Checkout Sessions created in the last DURATION and fulfils any the store has not seen, then replays refunds, disputes and subscription events from Stripe's event log (kept 30 days) through the webhook's code path. At most 25 Stripe requests a second. Safe to run at any time, any number of times: it prints only what it changed.",
-		func(cmd *cobra.Command) error {
+		&f, func() error {
 			if since <= 0 {
 				return usageErr("--since is required, e.g. --since 72h")
 			}
-			pw, err := f.loadPaywall()
-			if err != nil {
-				return err
-			}
-			defer pw.Close()
+			return nil
+		},
+		func(cmd *cobra.Command, pw *cliPaywall) error {
 			pw.applier.API = stripeapi.NewRateLimited(pw.resolved.stripeKey, pw.resolved.apiURL, 25)
 			rep, err := reconcile.Run(context.Background(), pw.applier, time.Now().Add(-since), cmd.OutOrStdout())
 			if f.json {
@@ -332,15 +310,8 @@ func setupCommand() *cobra.Command {
 	var url string
 	cmd := command("setup --url https://SITE/paywall/webhook", "Creates the Stripe webhook endpoint for this gateway",
 		"Creates a webhook endpoint for --url with API version "+events.PinnedAPIVersion+" (the version this gateway reads; Stripe sets an endpoint's version only when it is created) and exactly the events the gateway handles, and prints its signing secret once. Older endpoints for the same URL are named, to delete.",
-		func(cmd *cobra.Command) error {
-			if err := requireFlag("url", url); err != nil {
-				return err
-			}
-			pw, err := f.loadPaywall()
-			if err != nil {
-				return err
-			}
-			defer pw.Close()
+		&f, func() error { return requireFlag("url", url) },
+		func(cmd *cobra.Command, pw *cliPaywall) error {
 			return admin.Setup(context.Background(), pw.api, url, cmd.OutOrStdout())
 		})
 	f.add(cmd, false)
