@@ -213,7 +213,9 @@ func triggerCommand() *cobra.Command {
 	var url string
 	cmd := command("trigger --event TYPE --user U --product P [--url URL]", "Sends a signed test event to a running gateway",
 		fmt.Sprintf("Builds a Stripe event of TYPE for the user and product, signs it with the config's first webhook secret, and posts it to the gateway's webhook.\nTypes: %v", admin.TriggerTypeNames()),
-		&f, func() error { return errors.Join(requireFlag("event", t.Type), requireFlag("user", t.User), requireFlag("product", t.Product)) },
+		&f, func() error {
+			return errors.Join(requireFlag("event", t.Type), requireFlag("user", t.User), requireFlag("product", t.Product))
+		},
 		func(cmd *cobra.Command, pw *cliPaywall) error {
 			if url == "" {
 				if len(pw.hosts) == 0 {
