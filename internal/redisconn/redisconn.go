@@ -41,6 +41,15 @@ func Open(rawURL string) (redis.UniversalClient, error) {
 			return nil, fmt.Errorf("redis url: %v", err)
 		}
 		setTimeouts(&o.DialTimeout, &o.ReadTimeout, &o.WriteTimeout)
+		// During an outage, answer quickly (503, Stripe retries) rather than
+		// hold requests through go-redis's default five dials and three
+		// command retries; one of each still rides over a blip.
+		if !u.Query().Has("dialer_retries") {
+			o.DialerRetries = 1
+		}
+		if !u.Query().Has("max_retries") {
+			o.MaxRetries = 1
+		}
 		return redis.NewClient(o), nil
 	case "redis-sentinel", "rediss-sentinel":
 		o, err := redis.ParseFailoverURL(strings.Replace(rawURL, "-sentinel", "", 1))
