@@ -49,15 +49,22 @@ type Applier struct {
 	Now func() time.Time
 	// Log gets every grant and revoke at info. Default: none.
 	Log *zap.Logger
+	// Changed, when set, is told of every user a change touched, so this
+	// gateway's cache drops them at once (others learn through pub/sub).
+	Changed func(user string)
 }
 
-// logChanges logs what a change wrote to the audit stream: user, product,
-// source, cause and event id; never a secret or a card detail.
-func (a *Applier) logChanges(r store.Result) {
-	if a.Log == nil {
-		return
-	}
+// reportChanges logs what a change wrote to the audit stream (user,
+// product, source, cause and event id; never a secret or a card detail)
+// and tells Changed which users it touched.
+func (a *Applier) reportChanges(r store.Result) {
 	for _, c := range r.Changes {
+		if a.Changed != nil && c.User != "" {
+			a.Changed(c.User)
+		}
+		if a.Log == nil {
+			continue
+		}
 		a.Log.Info("paywall "+c.Action, zap.String("user", c.User), zap.String("product", c.Product),
 			zap.String("source", c.Source), zap.String("cause", r.Meta.Cause), zap.String("event", r.Meta.EventID))
 	}

@@ -80,6 +80,6 @@ func (a *Applier) result(r store.Result, err error) (Outcome, error) {
 	if err != nil {
 		return "", err
 	}
-	a.logChanges(r)
+	a.reportChanges(r)
 	return outcomeOf(r), nil
 }

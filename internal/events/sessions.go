@@ -61,7 +61,7 @@ func (a *Applier) sessionExpired(ctx context.Context, evt Event) (Outcome, error
 func (a *Applier) FulfilSession(ctx context.Context, s Session, m store.Meta) (store.Result, error) {
 	r, err := a.fulfil(ctx, s, m)
 	if err == nil {
-		a.logChanges(r)
+		a.reportChanges(r)
 	}
 	return r, err
 }

@@ -99,6 +99,9 @@ func New(cfg Config, d Deps) (*Gateway, error) {
 		g.now = time.Now
 	}
 	g.prices = newPriceCache(d.API, g.now)
+	if d.Applier.Changed == nil {
+		d.Applier.Changed = g.invalidate
+	}
 	return g, nil
 }
 

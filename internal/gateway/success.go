@@ -44,12 +44,14 @@ func (g *Gateway) serveSuccess(w http.ResponseWriter, r *http.Request, user stri
 	}
 	now := g.now()
 	_, err = g.applier.FulfilSession(r.Context(), s, store.Meta{Cause: "success", Created: now.Unix(), Now: now})
+	// Even when another gateway granted first, the next request must not
+	// meet a cached "unpaid" here before the pub/sub message does.
+	g.invalidate(user)
 	if err != nil {
 		g.log.Error("success page: fulfilling checkout session", field("session", id), zapErr(err))
 		g.processing(w, r, user, productName)
 		return
 	}
-	g.invalidate(user) // the next request must see the grant, not a cached "unpaid"
 	if d.ReturnTo != "" {
 		http.Redirect(w, r, d.ReturnTo, http.StatusSeeOther)
 		return
