@@ -166,3 +166,27 @@ func TestCheckoutAlreadyPaid(t *testing.T) {
 		t.Fatal("a paid user was sent to pay again")
 	}
 }
+
+// A tampered session cookie reads as no session: its CSRF token and user
+// are gone, so the checkout is refused and nothing reaches Stripe.
+func TestCheckoutTamperedCookie(t *testing.T) {
+	f := newFixture(t, fixtureOpts{})
+	b := newBrowser()
+	form := openPayPage(t, f, b, "alice", "product=pro")
+	form.Set("product", "pro")
+	for name, c := range b.cookies {
+		v := []byte(c.Value)
+		v[len(v)/2] ^= 0x01
+		b.cookies[name].Value = string(v)
+	}
+	if w := b.do(t, f.endpoint("alice"), postForm("/paywall/checkout", form)); w.Code != http.StatusForbidden {
+		t.Fatalf("tampered cookie: %d, want 403", w.Code)
+	}
+	// Without the user placeholder, the tampered cookie names nobody.
+	if w := b.do(t, f.endpoint(""), postForm("/paywall/checkout", form)); w.Code != http.StatusFound {
+		t.Fatalf("tampered cookie, no user: %d, want the login redirect", w.Code)
+	}
+	if n := len(f.stripe.requests("/v1/checkout/sessions")); n != 0 {
+		t.Fatalf("%d sessions created", n)
+	}
+}
