@@ -250,6 +250,10 @@ PATH_OF[anon_browser]=/premium/article
 HDRS[anon_browser]="Accept: text/html"
 WANT_BARE[anon_browser]=200 WANT_GW[anon_browser]=302 TARGET[anon_browser]=1.0
 
+for c in "${CASES[@]}"; do
+	[[ -n ${LABEL[$c]:-} ]] || die "unknown case $c in CASES (paid ungated unpaid_machine anon_browser)"
+done
+
 # header_args CASE PREFIX: the case's headers as repeated PREFIX "H: v" args.
 header_args() {
 	local IFS='|' h

@@ -72,7 +72,7 @@ func (g *Gateway) productInfo(r *http.Request, ids []string) []productInfo {
 		if !ok {
 			continue
 		}
-		v := g.productView(r.Context(), p)
+		v := g.productViewOf(r.Context(), p, false) // the 402 never waits on Stripe
 		out = append(out, productInfo{ID: p.ID, Name: v.Name, Price: p.Price, Amount: v.Price, Mode: p.Mode})
 	}
 	return out

@@ -47,6 +47,8 @@ type fixtureOpts struct {
 	// noStripe points the client at a closed port instead of stripe-mock
 	// (fuzzing: each fuzz worker would otherwise start its own).
 	noStripe bool
+	// stripeURL, when set, is the Stripe the gateway talks to.
+	stripeURL string
 }
 
 // newFixture builds a Gateway on a real Redis (its own key prefix) and
@@ -66,7 +68,10 @@ func newFixture(t testing.TB, o fixtureOpts) *fixture {
 	t.Cleanup(func() { client.Close() })
 	st := store.New(client, testenv.UniquePrefix())
 	stripeURL := fmt.Sprintf("http://127.0.0.1:%d", testenv.FreePort(t))
-	if !o.noStripe {
+	switch {
+	case o.stripeURL != "":
+		stripeURL = o.stripeURL
+	case !o.noStripe:
 		stripeURL = testenv.StripeURL(t)
 	}
 	rec := newStripeRecorder(t, stripeURL)

@@ -29,45 +29,83 @@ type priceCache struct {
 	now func() time.Time
 	mu  sync.Mutex
 	m   map[string]priceInfo
+	// refreshing holds the prices being fetched in the background, so a
+	// burst of requests starts one fetch, not one each.
+	refreshing map[string]bool
 }
 
 func newPriceCache(api *client.API, now func() time.Time) *priceCache {
-	return &priceCache{api: api, now: now, m: map[string]priceInfo{}}
+	return &priceCache{api: api, now: now, m: map[string]priceInfo{}, refreshing: map[string]bool{}}
 }
 
-func (c *priceCache) get(ctx context.Context, id string) priceInfo {
+// get returns what is known of a price. A stale entry is served at once
+// and refreshed in the background. With wait (the pay page), a price never
+// seen is fetched before answering; without it (the 402 answer, on the
+// hot path) it is fetched in the background and the answer goes without.
+func (c *priceCache) get(ctx context.Context, id string, wait bool) priceInfo {
 	c.mu.Lock()
-	info, ok := c.m[id]
-	c.mu.Unlock()
-	if ok && c.now().Before(info.until) {
-		return info
+	info, known := c.m[id]
+	fresh := known && c.now().Before(info.until)
+	start := !fresh && !c.refreshing[id] && (known || !wait)
+	if start {
+		c.refreshing[id] = true
 	}
+	c.mu.Unlock()
+	switch {
+	case fresh:
+		return info
+	case start:
+		go c.refresh(context.WithoutCancel(ctx), id)
+		return info
+	case !known && wait:
+		return c.fetch(ctx, id)
+	}
+	return info // stale or unknown, a refresh already under way
+}
+
+func (c *priceCache) refresh(ctx context.Context, id string) {
+	c.fetch(ctx, id)
+	c.mu.Lock()
+	delete(c.refreshing, id)
+	c.mu.Unlock()
+}
+
+// fetch reads a price from Stripe and stores it; a failure is remembered
+// for a minute, keeping what was known before.
+func (c *priceCache) fetch(ctx context.Context, id string) priceInfo {
 	p := &stripe.PriceParams{}
 	p.Context = ctx
 	p.AddExpand("product")
 	price, err := c.api.Prices.Get(id, p)
-	if err != nil {
-		info = priceInfo{until: c.now().Add(priceFailedTTL)}
-	} else {
-		interval := ""
-		if price.Recurring != nil {
-			interval = string(price.Recurring.Interval)
-		}
-		info = priceInfo{display: pages.FormatPrice(price.UnitAmount, string(price.Currency), interval), until: c.now().Add(priceTTL)}
-		if price.Product != nil {
-			info.productName = price.Product.Name
-		}
-	}
 	c.mu.Lock()
+	defer c.mu.Unlock()
+	if err != nil {
+		info := c.m[id]
+		info.until = c.now().Add(priceFailedTTL)
+		c.m[id] = info
+		return info
+	}
+	interval := ""
+	if price.Recurring != nil {
+		interval = string(price.Recurring.Interval)
+	}
+	info := priceInfo{display: pages.FormatPrice(price.UnitAmount, string(price.Currency), interval), until: c.now().Add(priceTTL)}
+	if price.Product != nil {
+		info.productName = price.Product.Name
+	}
 	c.m[id] = info
-	c.mu.Unlock()
 	return info
 }
 
 // productView is a product as the pages show it: the configured name, else
 // the Stripe product's, else the id.
 func (g *Gateway) productView(ctx context.Context, p Product) pages.Product {
-	info := g.prices.get(ctx, p.Price)
+	return g.productViewOf(ctx, p, true)
+}
+
+// productViewOf is productView; without wait it never waits on Stripe.
+func (g *Gateway) productViewOf(ctx context.Context, p Product, wait bool) pages.Product {
+	info := g.prices.get(ctx, p.Price, wait)
 	name := p.Name
 	if name == "" {
 		name = info.productName
