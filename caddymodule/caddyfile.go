@@ -140,17 +140,7 @@ func (p *Paywall) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 		}
 	}
 
-	var missing []string
-	if p.StripeSecretKey == "" {
-		missing = append(missing, "stripe_secret_key")
-	}
-	if len(p.StripeWebhookSecrets) == 0 {
-		missing = append(missing, "stripe_webhook_secret")
-	}
-	if p.SessionSecret == "" {
-		missing = append(missing, "session_secret")
-	}
-	if len(missing) > 0 {
+	if missing := p.missingSecrets("stripe_webhook_secret"); len(missing) > 0 {
 		return errAt(directive, "%s", requiredMessage(missing))
 	}
 	return nil

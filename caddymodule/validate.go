@@ -50,22 +50,29 @@ func setDefault(field *string, value string) {
 	}
 }
 
-// Validate refuses a config the paywall cannot run with. Caddy calls it
-// after Provision, but it holds on a raw config too: an empty option is
-// taken as its default, and a value still holding a placeholder such as
-// {env.STRIPE_SECRET_KEY} is not checked for its form.
-func (p *Paywall) Validate() error {
+// missingSecrets names the required secrets left empty; webhookOption is
+// how the webhook secrets are spelled where the error will be read
+// (Caddyfile: stripe_webhook_secret, JSON: stripe_webhook_secrets).
+func (p *Paywall) missingSecrets(webhookOption string) []string {
 	var missing []string
 	if p.StripeSecretKey == "" {
 		missing = append(missing, "stripe_secret_key")
 	}
 	if len(p.StripeWebhookSecrets) == 0 {
-		missing = append(missing, "stripe_webhook_secrets")
+		missing = append(missing, webhookOption)
 	}
 	if p.SessionSecret == "" {
 		missing = append(missing, "session_secret")
 	}
-	if len(missing) > 0 {
+	return missing
+}
+
+// Validate refuses a config the paywall cannot run with. Caddy calls it
+// after Provision, but it holds on a raw config too: an empty option is
+// taken as its default, and a value still holding a placeholder such as
+// {env.STRIPE_SECRET_KEY} is not checked for its form.
+func (p *Paywall) Validate() error {
+	if missing := p.missingSecrets("stripe_webhook_secrets"); len(missing) > 0 {
 		return fmt.Errorf("paywall: %s", requiredMessage(missing))
 	}
 
