@@ -23,22 +23,27 @@
 // "%61" is "a" and "%2F" is "/": "/Premium/%61rticle" and "/premium%2Fx"
 // are both inside "/premium/*".
 //
-// A gate must not be skipped because the upstream reads a path another
-// way than Caddy does, so a path that is not plain (it holds "%", "\",
-// ";", a space, non-ASCII, "//", or a segment ending in ".") is read in
-// up to four ways, and a product gates it if ANY reading is inside its
-// paths and outside its except list:
+// A gate must see exactly the gated paths that Caddy's path matcher (and so
+// the authentication in front of the gate) sees: no fewer, or a gated page
+// is served unchecked, and no more, or the gate acts on a request the
+// authentication layer never covered (a client-sent identity header that
+// forward_auth never replaced). Some upstreams read a path more leniently
+// than Caddy, so a path that is not plain (it holds "%", "\", ";", a
+// space, non-ASCII, "//", or a segment ending in ".") is also read in up
+// to three more ways:
 //
-//   - as given (Caddy's reading, when given Go's URL.Path);
-//   - percent-decoded once more: callers may pass the escaped path, and an
-//     upstream that decodes twice turns "%252F" into "/";
+//   - percent-decoded once more: an upstream that decodes twice turns
+//     "%252F" into "/";
 //   - with "\" read as "/", ";params" cut from each segment (Tomcat and
 //     other servlet containers: "/free/..;/premium/x") and trailing dots
 //     and spaces cut from each segment (Windows: "/premium./x");
 //   - decoded and then the above.
 //
-// Extra readings can only add gates, never remove one: a path matched by
-// Caddy's reading is always matched here.
+// Gates.Match gates by Caddy's reading only (the path as given, which must
+// be Go's URL.Path). Gates.Check also reports a request that some product
+// gates only under one of the lenient readings: the gateway refuses it
+// with 400 rather than let a lenient upstream serve the gated page.
+// Set.Match answers for any reading.
 //
 // Patterns are read in unescaped space too, which differs from Caddy: an
 // escape in a pattern is decoded when compiling ("/a%2Fb" is "/a/b",

@@ -11,13 +11,23 @@ type Gate struct {
 type Gates []Gate
 
 // Match returns the products gating any of the given request paths
-// (typically the rewritten and the original one), in config order, each
-// once; nil when none does, without allocating. A product gates a path
-// when one reading of that path (see the package documentation) matches
-// its Paths and not its Except.
+// (typically the rewritten and the original one, each Go's URL.Path) as
+// Caddy's path matcher reads them, in config order, each once; nil when
+// none does, without allocating.
 func (g Gates) Match(paths ...string) []string {
+	products, _ := g.Check(paths...)
+	return products
+}
+
+// Check returns what Match returns, and whether some product gates one of
+// the paths only under a more lenient reading than Caddy's (see the
+// package documentation): a path some upstreams serve as a gated page
+// while Caddy's path matcher, and so the auth layer in front of the gate,
+// sees another. The gateway refuses such a request. A plain path has no
+// other reading and costs nothing more.
+func (g Gates) Check(paths ...string) (products []string, lenient bool) {
 	if len(g) == 0 {
-		return nil
+		return nil, false
 	}
 	var buf [2 * maxReadings]reading
 	rs := buf[:0]
@@ -29,22 +39,29 @@ func (g Gates) Match(paths ...string) []string {
 		n := readings(p, &one)
 		rs = append(rs, one[:n]...)
 	}
-	var out []string
 	for i := range g {
-		if g[i].gates(rs) {
-			out = append(out, g[i].Product)
+		strict, any := g[i].gates(rs)
+		if strict {
+			products = append(products, g[i].Product)
+		} else if any {
+			lenient = true
 		}
 	}
-	return out
+	return products, lenient
 }
 
-func (gate *Gate) gates(rs []reading) bool {
+// gates says whether the gate holds Caddy's reading of a path (strict) and
+// whether it holds any reading at all.
+func (gate *Gate) gates(rs []reading) (strict, any bool) {
 	for i := range rs {
 		if gate.Paths.match(&rs[i]) && !gate.Except.match(&rs[i]) {
-			return true
+			any = true
+			if !rs[i].lenient {
+				return true, true
+			}
 		}
 	}
-	return false
+	return false, any
 }
 
 func seen(list []string, s string) bool {

@@ -29,36 +29,49 @@ func testGates(t testing.TB) Gates {
 func TestGates(t *testing.T) {
 	g := testGates(t)
 	for _, c := range []struct {
-		paths []string
-		want  string
+		paths   []string
+		want    string
+		lenient bool // some product gates a lenient reading only
 	}{
-		{[]string{"/premium/a"}, "pro"},
-		{[]string{"/PREMIUM/A"}, "pro"},
-		{[]string{"/premium"}, ""}, // as Caddy: "/premium/*" does not match "/premium"
-		{[]string{"/premium/course/1"}, "pro,course"},
-		{[]string{"/premium/course/1.pdf"}, "pro,course,pdf"},
-		{[]string{"/premium/preview/a"}, ""},
-		{[]string{"/premium/style.css"}, ""},
-		{[]string{"/free/a.pdf"}, ""},
-		{[]string{"/free/../premium/a.pdf"}, "pro,pdf"},
-		{[]string{"/free"}, ""},
-		{[]string{"/index.php", "/course/x"}, "course"},         // rewritten, original
-		{[]string{"/course/x", "/premium/a"}, "pro,course"},     // config order, not path order
-		{[]string{"/premium/a", "/premium/a"}, "pro"},           // each product once
-		{[]string{"/premium/preview/a", "/premium/a"}, "pro"},   // except holds per path
-		{[]string{}, ""},                                        // nothing to match
-		{[]string{"/premium/preview/..;/x"}, "pro"},             // one reading is outside the except list
-		{[]string{"/premium/preview%2F..%2Fx"}, "pro"},          // so is this one
-		{[]string{"/premium/preview/x;a=b"}, ""},                // every reading is excepted
-		{[]string{"/premium%2Fpreview%2Fx"}, ""},                // every gated reading is excepted
-		{[]string{"/premium/x%252Ecss"}, "pro"},                 // as given: not a ".css"
-		{[]string{"/Premium/%61rticle", "/premium%2Fx"}, "pro"}, // escaped paths
-		{[]string{"/free/x.pdf", "/free%2F..%2Fx.pdf"}, "pdf"},  // "/x.pdf" once decoded
-		{[]string{"/downloads/a", "/free/b.pdf", "/course/c"}, "pro,course"},
+		{[]string{"/premium/a"}, "pro", false},
+		{[]string{"/PREMIUM/A"}, "pro", false},
+		{[]string{"/premium"}, "", false}, // as Caddy: "/premium/*" does not match "/premium"
+		{[]string{"/premium/course/1"}, "pro,course", false},
+		{[]string{"/premium/course/1.pdf"}, "pro,course,pdf", false},
+		{[]string{"/premium/preview/a"}, "", false},
+		{[]string{"/premium/style.css"}, "", false},
+		{[]string{"/free/a.pdf"}, "", false},
+		{[]string{"/free/../premium/a.pdf"}, "pro,pdf", false},
+		{[]string{"/free"}, "", false},
+		{[]string{"/index.php", "/course/x"}, "course", false},         // rewritten, original
+		{[]string{"/course/x", "/premium/a"}, "pro,course", false},     // config order, not path order
+		{[]string{"/premium/a", "/premium/a"}, "pro", false},           // each product once
+		{[]string{"/premium/preview/a", "/premium/a"}, "pro", false},   // except holds per path
+		{[]string{}, "", false},                                        // nothing to match
+		{[]string{"/premium/preview/..;/x"}, "", true},                 // Tomcat reads "/premium/x"
+		{[]string{"/premium/preview%2F..%2Fx"}, "pro", false},          // as given: outside the except list
+		{[]string{"/free/..;/premium/x"}, "", true},                    // Tomcat reads "/premium/x"
+		{[]string{"/premium;jsessionid=1/x"}, "", true},                // ";params" cut
+		{[]string{"/premium./x"}, "", true},                            // Windows: trailing dot cut
+		{[]string{"/premium%20/x"}, "", true},                          // trailing space cut
+		{[]string{`/premium\x`}, "", true},                             // "\" read as "/"
+		{[]string{"/premium%2Fx.pdf"}, "pdf", true},                    // decoded twice: also pro
+		{[]string{"/a.pdf;x=1"}, "", true},                             // *.pdf once ";x=1" is cut
+		{[]string{"/free/..;/premium/x", "/premium/x"}, "pro", false},  // rewritten into the gate: gated, not lenient
+		{[]string{"/free/x;a=b", "/free/%41"}, "", false},              // odd but never gated
+		{[]string{"/premium/preview/x;a=b"}, "", false},                // every reading is excepted
+		{[]string{"/premium%2Fpreview%2Fx"}, "", false},                // every gated reading is excepted
+		{[]string{"/premium/x%252Ecss"}, "pro", false},                 // as given: not a ".css"
+		{[]string{"/Premium/%61rticle", "/premium%2Fx"}, "pro", false}, // escaped paths
+		{[]string{"/free/x.pdf", "/free%2F..%2Fx.pdf"}, "pdf", false},  // "/x.pdf" once decoded
+		{[]string{"/downloads/a", "/free/b.pdf", "/course/c"}, "pro,course", false},
 	} {
-		got := g.Match(c.paths...)
-		if strings.Join(got, ",") != c.want {
-			t.Errorf("Match(%q) = %q, want %q", c.paths, got, c.want)
+		got, lenient := g.Check(c.paths...)
+		if strings.Join(got, ",") != c.want || lenient != c.lenient {
+			t.Errorf("Check(%q) = %q, %v; want %q, %v", c.paths, got, lenient, c.want, c.lenient)
+		}
+		if m := g.Match(c.paths...); strings.Join(m, ",") != c.want {
+			t.Errorf("Match(%q) = %q, want %q", c.paths, m, c.want)
 		}
 		if c.want == "" && got != nil {
 			t.Errorf("Match(%q) = %#v, want nil", c.paths, got)
@@ -77,7 +90,7 @@ func TestGatesAllocateNothingOnMiss(t *testing.T) {
 		{"/index.php", "/Blog/Some/Post"},
 		{"/premium/preview/a"},
 	} {
-		if n := testing.AllocsPerRun(100, func() { g.Match(ps...) }); n != 0 {
+		if n := testing.AllocsPerRun(100, func() { g.Check(ps...) }); n != 0 {
 			t.Errorf("Match(%q) allocates %.0f times", ps, n)
 		}
 	}

@@ -17,6 +17,7 @@ const maxReadings = 4
 type reading struct {
 	merged, kept string
 	upper        bool
+	lenient      bool // not Caddy's reading: one only a lenient upstream makes
 }
 
 // readings fills rs with the readings of p (see the package documentation)
@@ -40,7 +41,7 @@ func readings(p string, rs *[maxReadings]reading) int {
 		if f == "" || f[0] != '/' {
 			f = "/" + f
 		}
-		r := reading{merged: cleanMerged(f)}
+		r := reading{merged: cleanMerged(f), lenient: i > 0}
 		r.kept = r.merged
 		if strings.Contains(f, "//") {
 			r.kept = cleanKept(f)
