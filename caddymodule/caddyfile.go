@@ -51,6 +51,15 @@ func parseCaddyfile(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error)
 //		key_prefix            <prefix>
 //		session_secret        <secret>
 //		user                  <placeholder>
+//		whoami <url> {                         # instead of user: ask the site
+//			cookies      <name...>             # default: every cookie
+//			user_header  <header>              # exactly one of user_header,
+//			user_json    <dot.path>            # user_json and user_regex
+//			user_regex   <regexp with a group>
+//			ttl          <duration>            # default 1m
+//			negative_ttl <duration>            # default 5s
+//			timeout      <duration>            # default 2s
+//		}
 //		login_url             <url>
 //		base_path             <path>
 //		on_store_error        deny|allow
@@ -112,6 +121,8 @@ func (p *Paywall) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 			p.SessionSecret, err = oneArg(d, opt, checkSessionSecret)
 		case "user":
 			p.User, err = oneArg(d, opt, nil)
+		case "whoami":
+			p.Whoami, err = unmarshalWhoami(d)
 		case "login_url":
 			p.LoginURL, err = oneArg(d, opt, nil)
 		case "base_path":
@@ -142,6 +153,13 @@ func (p *Paywall) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 
 	if missing := p.missingSecrets("stripe_webhook_secret"); len(missing) > 0 {
 		return errAt(directive, "%s", requiredMessage(missing))
+	}
+	if u, w := set["user"], set["whoami"]; u.Text != "" && w.Text != "" {
+		later := w
+		if u.Line > w.Line {
+			later = u
+		}
+		return errAt(later, "%s", errUserAndWhoami)
 	}
 	return nil
 }
@@ -231,7 +249,7 @@ func unmarshalProduct(d *caddyfile.Dispenser, products map[string]caddyfile.Toke
 var (
 	paywallOptions = []string{
 		"stripe_secret_key", "stripe_webhook_secret", "stripe_api_url", "redis", "key_prefix",
-		"session_secret", "user", "login_url", "base_path", "on_store_error", "shadow",
+		"session_secret", "user", "whoami", "login_url", "base_path", "on_store_error", "shadow",
 		"templates", "refund_policy", "dispute_policy", "past_due_grace", "product",
 	}
 	productOptions = []string{

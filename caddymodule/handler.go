@@ -21,15 +21,29 @@ func (p *Paywall) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 	repl := r.Context().Value(caddy.ReplacerCtxKey).(*caddy.Replacer)
 
 	if p.gateway.IsEndpoint(r.URL.Path) {
-		p.gateway.ServeEndpoint(w, r, p.user(repl), p.loginURLFunc(repl))
+		p.gateway.ServeEndpoint(w, r, p.endpointUser(r, repl), p.loginURLFunc(repl))
 		return nil
 	}
-	products := p.gates.Match(r.URL.Path, originalPath(r))
+	products, lenient := p.gates.Check(r.URL.Path, originalPath(r))
+	if lenient && !p.Shadow {
+		p.refuseLenient(w, r)
+		return nil
+	}
 	if products == nil || (p.loginPath != "" && strings.EqualFold(r.URL.Path, p.loginPath)) {
 		return next.ServeHTTP(w, r)
 	}
 
-	d := p.gateway.Decide(r.Context(), gateway.Request{User: p.user(repl), Products: products})
+	user, err := p.gateUser(r, repl)
+	if err != nil {
+		p.metrics.decision(gateway.IdentityUnavailable)
+		p.logger.Error("paywall: whoami: the site cannot say who is signed in", zap.String("url", p.whoami.URL()), zap.Error(err))
+		if p.Shadow {
+			return next.ServeHTTP(w, r)
+		}
+		p.gateway.Deny(w, r, gateway.Decision{Outcome: gateway.IdentityUnavailable, Products: products}, "")
+		return nil
+	}
+	d := p.gateway.Decide(r.Context(), gateway.Request{User: user, Products: products})
 	p.metrics.decision(d.Outcome)
 	if p.logger.Core().Enabled(zap.DebugLevel) {
 		p.logger.Debug("paywall decision", zap.String("outcome", string(d.Outcome)),
@@ -46,6 +60,11 @@ func (p *Paywall) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 		repl.Set("http.paywall.user", d.User)
 		repl.Set("http.paywall.products", strings.Join(d.Held, ","))
 		gateway.SetUpstreamHeaders(r.Header, d)
+		if p.headerIdentity && d.Outcome == gateway.Pass {
+			// The paywall's pages trust only its cookie: keep it naming
+			// the user the header named here, where the layer setting it ran.
+			p.gateway.RememberUser(w, r, d.User)
+		}
 	}
 	return next.ServeHTTP(&privateResponse{ResponseWriterWrapper: &caddyhttp.ResponseWriterWrapper{ResponseWriter: w}}, r)
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/caddy-paywall/caddy-paywall/internal/gateway"
 	"github.com/caddy-paywall/caddy-paywall/internal/paths"
+	"github.com/caddy-paywall/caddy-paywall/internal/whoami"
 )
 
 func init() {
@@ -22,7 +23,9 @@ func init() {
 // the pay page and on to Stripe Checkout; Stripe's signed webhook records the
 // payment in Redis, and from then on the visitor's requests pass.
 //
-// Placeholders set on requests that pass a gate:
+// Placeholders set on requests that pass a gate (and, with whoami, on every
+// request whoami found a user for, which also sets {http.auth.user.id}
+// when it is empty):
 //
 //	{http.paywall.user}      the paying user's id
 //	{http.paywall.products}  the products the user holds among those gating the path, comma-separated
@@ -56,9 +59,17 @@ type Paywall struct {
 	// 32 characters). Required.
 	SessionSecret string `json:"session_secret,omitempty"`
 
-	// Who the visitor is: a placeholder set by the site's authentication.
-	// An empty value means not logged in. Default: {http.auth.user.id}.
+	// Who the visitor is: a placeholder set by a Caddy authentication
+	// module that runs before the paywall. An empty value means not logged
+	// in. A placeholder that reads the request ({http.request.header.X-User})
+	// is only as safe as the layer that sets it; the paywall's own pages
+	// then take the user only from the paywall's cookie. Cannot be set
+	// together with whoami. Default: {http.auth.user.id}.
 	User string `json:"user,omitempty"`
+
+	// Ask the site itself who is signed in, with the visitor's login
+	// cookie, instead of reading User (see WhoamiConfig). Default: off.
+	Whoami *WhoamiConfig `json:"whoami,omitempty"`
 
 	// Where a visitor who is not logged in is sent (302). The placeholder
 	// {http.paywall.return_to} is the requested path and query,
@@ -115,6 +126,9 @@ type Paywall struct {
 	logger          *zap.Logger
 	metrics         *metrics
 	stopFollow      context.CancelFunc // ends the cache's subscription
+	whoami          *whoami.Resolver   // set when Whoami is
+	headerIdentity  bool               // User reads the request: endpoints trust only the paywall's cookie
+	identity        *identityMetrics
 }
 
 // resolvedSecrets are the secrets with their placeholders resolved.

@@ -38,6 +38,9 @@ func (p *Paywall) Provision(ctx caddy.Context) error {
 	p.gates = gates
 	p.userPlaceholder = singlePlaceholder(p.User)
 	p.loginPath = loginPath(p.LoginURL)
+	if err := p.provisionIdentity(ctx.GetMetricsRegistry()); err != nil {
+		return err
+	}
 
 	client, err := loadRedis(p.resolved.redisURL)
 	if err != nil {
@@ -144,6 +147,9 @@ func (p *Paywall) entitlementReader(rc redis.UniversalClient, st *store.Store) g
 // Cleanup releases the shared Redis client; it works after a Provision
 // that failed half-way.
 func (p *Paywall) Cleanup() error {
+	if p.whoami != nil {
+		p.whoami.Close()
+	}
 	if p.stopFollow != nil {
 		p.stopFollow()
 		p.stopFollow = nil

@@ -32,7 +32,9 @@ const (
 // applyDefaults fills in the options left empty. Adapting a Caddyfile does
 // not call it, so `caddy adapt` shows only what the user wrote.
 func (p *Paywall) applyDefaults() {
-	setDefault(&p.User, defaultUser)
+	if p.Whoami == nil {
+		setDefault(&p.User, defaultUser)
+	}
 	setDefault(&p.BasePath, defaultBasePath)
 	setDefault(&p.Redis, defaultRedis)
 	setDefault(&p.KeyPrefix, defaultKeyPrefix)
@@ -89,6 +91,14 @@ func (p *Paywall) Validate() error {
 	}
 	if err := checkSessionSecret(p.SessionSecret); err != nil {
 		return fmt.Errorf("paywall: session_secret: %v", err)
+	}
+	if p.Whoami != nil {
+		if p.User != "" {
+			return fmt.Errorf("paywall: %s", errUserAndWhoami)
+		}
+		if err := p.Whoami.validate(); err != nil {
+			return fmt.Errorf("paywall: %v", err)
+		}
 	}
 
 	optional := []struct {

@@ -35,6 +35,11 @@ type Doctor struct {
 	BasePath  string
 	// WebhookURL, when known, is probed without credentials.
 	WebhookURL string
+	// Whoami, when set, checks the whoami URL.
+	Whoami *WhoamiCheck
+	// HeaderProbe, when set, checks that the paywall's pages refuse a
+	// made-up header identity.
+	HeaderProbe *HeaderProbe
 }
 
 // Run performs every check.
@@ -46,6 +51,12 @@ func (d Doctor) Run(ctx context.Context) []Check {
 	checks = append(checks, d.endpoints(ctx)...)
 	if d.WebhookURL != "" {
 		checks = append(checks, d.reachable(ctx))
+	}
+	if d.Whoami != nil {
+		checks = append(checks, d.Whoami.run(ctx))
+	}
+	if d.HeaderProbe != nil {
+		checks = append(checks, d.HeaderProbe.run(ctx))
 	}
 	return checks
 }

@@ -17,6 +17,9 @@ const (
 	StoreDenied Outcome = "denied_store_error"
 	// StoreAllowed: Redis failed and on_store_error is allow.
 	StoreAllowed Outcome = "allowed_store_error"
+	// IdentityUnavailable: whoami could not learn from the site who is
+	// signed in (503).
+	IdentityUnavailable Outcome = "identity_unavailable"
 )
 
 // Request is what the gate needs to know about a gated request.

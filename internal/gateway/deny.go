@@ -36,7 +36,7 @@ func (g *Gateway) Deny(w http.ResponseWriter, r *http.Request, d Decision, login
 			s.ReturnTo = paths.SafeReturnTo(r.URL.RequestURI())
 		})
 		http.Redirect(w, r, payURL, http.StatusSeeOther)
-	default: // StoreDenied
+	default: // StoreDenied, IdentityUnavailable
 		w.Header().Set("Retry-After", "5")
 		if machine {
 			g.problem(w, r, http.StatusServiceUnavailable, "Service unavailable",

@@ -27,6 +27,21 @@ const (
 	maxNonces = 8
 )
 
+// SessionCookieNames are the names of the paywall's own cookie, which is
+// never forwarded to the site.
+func SessionCookieNames() []string { return []string{cookieName, cookieNameTLS} }
+
+// RememberUser makes the paywall's cookie name user, starting it afresh
+// when it named someone else or nobody. It writes nothing when it already
+// does.
+func (g *Gateway) RememberUser(w http.ResponseWriter, r *http.Request, user string) {
+	sess, d := g.sessions.load(r)
+	if d.User == user {
+		return
+	}
+	g.sessions.save(w, r, sess, sessionData{User: user})
+}
+
 // sessionData is what the cookie holds.
 type sessionData struct {
 	User     string `json:"u,omitempty"`
