@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Runs every test on a fresh machine: installs what is missing (redis-server
-# and chromium from Debian's packages, stripe-mock with go install into
+# Runs every test on a fresh machine: installs what is missing (redis-server,
+# chromium and python3-django from Debian's packages, stripe-mock with go install into
 # .bin/), starts redis-server and stripe-mock on free loopback ports, runs
 # go vet and go test -race, and stops what it started.
 set -euo pipefail
@@ -13,6 +13,8 @@ as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 missing=()
 command -v redis-server >/dev/null || missing+=(redis-server)
 command -v chromium >/dev/null || missing+=(chromium)
+# The identity tests run a real Django site with Debian's /usr/bin/python3.
+/usr/bin/python3 -c 'import django' 2>/dev/null || missing+=(python3-django)
 if [ ${#missing[@]} -gt 0 ]; then
 	echo "installing ${missing[*]} from Debian's packages"
 	as_root apt-get update -qq
