@@ -11,11 +11,11 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
-	"time"
 
 	"go.uber.org/zap"
 	"go.uber.org/zap/zaptest/observer"
 
+	"github.com/caddy-paywall/caddy-paywall/internal/admin"
 	"github.com/caddy-paywall/caddy-paywall/internal/testenv"
 )
 
@@ -413,4 +413,90 @@ func grepLines(s, sub string) string {
 	return strings.Join(out, "\n")
 }
 
-var _ = time.Second
+func TestDoctorChecksWhoami(t *testing.T) {
+	idp, _ := identitySite(t)
+	open := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		json.NewEncoder(w).Encode(map[string]any{"user": map[string]any{"username": "guest"}})
+	}))
+	t.Cleanup(open.Close)
+	for _, c := range []struct {
+		url, status, detail string
+	}{
+		{idp.URL + "/me", "ok", "a request without cookies is signed out"},
+		{open.URL + "/me", "error", `names "guest" for a request without any cookie`},
+		{idp.URL + "/down", "error", "answered 502"},
+	} {
+		p := &Paywall{Whoami: &WhoamiConfig{URL: c.url, UserJSON: "user.username"}, BasePath: "/paywall"}
+		var d admin.Doctor
+		var warn strings.Builder
+		if err := p.doctorIdentity(&d, "", &warn); err != nil {
+			t.Fatal(err)
+		}
+		checks := d.IdentityChecks(t.Context())
+		if len(checks) != 1 || checks[0].Status != c.status || !strings.Contains(checks[0].Detail, c.detail) {
+			t.Errorf("%s: %+v, want %s with %q", c.url, checks, c.status, c.detail)
+		}
+	}
+}
+
+func TestDoctorProbesHeaderIdentity(t *testing.T) {
+	// A gateway that trusts the header on its pages (what doctor must
+	// catch) and one that does not (this paywall).
+	trusting := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprintf(w, "<p>Paying as %s</p>", r.Header.Get("X-User"))
+	}))
+	t.Cleanup(trusting.Close)
+	app := upstreamApp(t)
+	site := fmt.Sprintf("http://127.0.0.1:%d", testenv.FreePort(t))
+	startCaddy(t, fmt.Sprintf(`{
+	admin off
+	auto_https off
+	persist_config off
+}
+%s {
+	forward_auth /premium/* %s {
+		uri /whoami
+		copy_headers X-User
+	}
+	paywall {
+		stripe_secret_key sk_test_probe
+		stripe_webhook_secret %s
+		stripe_api_url %s
+		redis %s
+		key_prefix %s
+		session_secret probe-session-secret-of-at-least-32-chars
+		user {http.request.header.X-User}
+		product pro {
+			price price_pro
+			paths /premium/*
+		}
+	}
+	reverse_proxy %s
+}`, site, app.Listener.Addr(), e2eWebhookSecret, testenv.StripeURL(t), testenv.RedisURL(t), testenv.UniquePrefix(), app.Listener.Addr()))
+	testenv.WaitHTTP(t, site+"/paywall/healthz")
+
+	for _, c := range []struct {
+		base, status string
+	}{
+		{site, "ok"},
+		{trusting.URL, "error"},
+	} {
+		p := &Paywall{User: "{http.request.header.X-User}", BasePath: "/paywall", Products: []Product{{ID: "pro"}}}
+		var d admin.Doctor
+		var warn strings.Builder
+		if err := p.doctorIdentity(&d, c.base+"/paywall/webhook", &warn); err != nil {
+			t.Fatal(err)
+		}
+		checks := d.IdentityChecks(t.Context())
+		if len(checks) != 1 || checks[0].Status != c.status {
+			t.Errorf("%s: %+v, want %s", c.base, checks, c.status)
+		}
+	}
+	// Without the gateway's URL doctor cannot probe, and says how to.
+	p := &Paywall{User: "{http.request.header.X-User}", BasePath: "/paywall"}
+	var d admin.Doctor
+	var warn strings.Builder
+	if err := p.doctorIdentity(&d, "", &warn); err != nil || d.HeaderProbe != nil || !strings.Contains(warn.String(), "pass --url") {
+		t.Fatalf("no --url: %v %+v %q", err, d.HeaderProbe, warn.String())
+	}
+}

@@ -52,13 +52,7 @@ func (d Doctor) Run(ctx context.Context) []Check {
 	if d.WebhookURL != "" {
 		checks = append(checks, d.reachable(ctx))
 	}
-	if d.Whoami != nil {
-		checks = append(checks, d.Whoami.run(ctx))
-	}
-	if d.HeaderProbe != nil {
-		checks = append(checks, d.HeaderProbe.run(ctx))
-	}
-	return checks
+	return append(checks, d.IdentityChecks(ctx)...)
 }
 
 // Failed reports whether any check is an error.

@@ -27,6 +27,19 @@ type HeaderProbe struct {
 	Pages []string
 }
 
+// IdentityChecks are the checks of who the user is: the whoami URL, and
+// the probe of the paywall's pages with a made-up header identity.
+func (d Doctor) IdentityChecks(ctx context.Context) []Check {
+	var checks []Check
+	if d.Whoami != nil {
+		checks = append(checks, d.Whoami.run(ctx))
+	}
+	if d.HeaderProbe != nil {
+		checks = append(checks, d.HeaderProbe.run(ctx))
+	}
+	return checks
+}
+
 func (c WhoamiCheck) run(ctx context.Context) Check {
 	const name = "whoami"
 	user, err := c.CheckSignedOut(ctx)
