@@ -247,7 +247,7 @@ func TestDefaultEveryCookie(t *testing.T) {
 
 func TestRedirectsAreNotFollowed(t *testing.T) {
 	s := newSite(t, func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("X-User", "alice") // must not count: the answer is a redirect
+		w.Header().Set("X-User", "alice")                 // must not count: the answer is a redirect
 		http.Redirect(w, r, r.URL.Path, http.StatusFound) // a loop
 	})
 	r := newResolver(t, Config{URL: s.URL + "/loop", Cookies: []string{"sessionid"}, UserHeader: "X-User"})
