@@ -61,7 +61,7 @@ func (p *Paywall) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 		repl.Set("http.paywall.products", strings.Join(d.Held, ","))
 		gateway.SetUpstreamHeaders(r.Header, d)
 		if p.headerIdentity && d.Outcome == gateway.Pass {
-			// The paywall's pages trust only its cookie: keep it naming
+			// The paywall's pages trust only its cookie: keep one naming
 			// the user the header named here, where the layer setting it ran.
 			p.gateway.RememberUser(w, r, d.User)
 		}

@@ -31,10 +31,14 @@ const (
 // never forwarded to the site.
 func SessionCookieNames() []string { return []string{cookieName, cookieNameTLS} }
 
-// RememberUser makes the paywall's cookie name user, starting it afresh
-// when it named someone else or nobody. It writes nothing when it already
-// does.
+// RememberUser makes a paywall cookie the request carries name user,
+// starting it afresh when it named someone else (another user signed in on
+// this browser). Without such a cookie it does nothing, so a paid request
+// costs no cookie work; the gate sets one on the way to the pay page.
 func (g *Gateway) RememberUser(w http.ResponseWriter, r *http.Request, user string) {
+	if _, err := r.Cookie(cookieNameFor(r)); err != nil {
+		return
+	}
 	sess, d := g.sessions.load(r)
 	if d.User == user {
 		return

@@ -26,18 +26,15 @@ package whoami
 
 import (
 	"context"
-	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
 	"errors"
 	"fmt"
-	"hash"
 	"net"
 	"net/http"
 	"net/url"
 	"regexp"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -102,8 +99,8 @@ type Resolver struct {
 	named   map[string]bool // cookie names are case-sensitive
 	ignore  map[string]bool
 	key     [32]byte
-	macs    sync.Pool // hash.Hash (HMAC-SHA256 under key)
-	bufs    sync.Pool // *[]byte
+	ipad    [sha256.BlockSize]byte // key ^ 0x36: HMAC-SHA256, computed without allocating
+	opad    [sha256.BlockSize]byte // key ^ 0x5c
 	cache   *cache
 	group   singleflight.Group
 	now     func() time.Time
@@ -161,8 +158,13 @@ func New(cfg Config) (*Resolver, error) {
 	if _, err := rand.Read(r.key[:]); err != nil {
 		return nil, fmt.Errorf("drawing the cache key: %v", err)
 	}
-	r.macs.New = func() any { return hmac.New(sha256.New, r.key[:]) }
-	r.bufs.New = func() any { b := make([]byte, 0, 256); return &b }
+	for i := range r.ipad {
+		var k byte
+		if i < len(r.key) {
+			k = r.key[i]
+		}
+		r.ipad[i], r.opad[i] = k^0x36, k^0x5c
+	}
 	r.cache = newCache(cfg.MaxEntries, cfg.MaxBytes)
 	r.client = &http.Client{
 		Timeout: cfg.Timeout,
@@ -216,24 +218,24 @@ func (r *Resolver) Close() {
 // Who says who sent req: the user id, or "" for signed out. The error is
 // an *Unavailable when the site cannot say (or ctx ended first).
 func (r *Resolver) Who(ctx context.Context, req *http.Request) (string, error) {
-	bp := r.bufs.Get().(*[]byte)
-	cookies := r.cookieHeader((*bp)[:0], req.Header)
+	// The keyed hash's inner block, then the Cookie header to forward,
+	// in one buffer on the stack (a longer header moves to the heap).
+	var buf [1024]byte
+	b := append(buf[:0], r.ipad[:]...)
+	b = r.cookieHeader(b, req.Header)
+	cookies := b[len(r.ipad):]
 	if len(cookies) == 0 {
-		*bp = cookies
-		r.bufs.Put(bp)
 		return "", nil // no login cookie: signed out, without asking
 	}
-	key := r.keyOf(cookies)
-	now := r.now()
-	if user, ok := r.cache.get(key, now); ok {
-		*bp = cookies
-		r.bufs.Put(bp)
+	key := r.hmac(b)
+	if user, ok := r.cache.get(key, r.now()); ok {
 		return user, nil
 	}
-	header := string(cookies)
-	*bp = cookies
-	r.bufs.Put(bp)
-	fwd := forwardedOf(req)
+	return r.miss(ctx, key, string(cookies), forwardedOf(req))
+}
+
+// miss asks the site, one request per key however many lookups wait on it.
+func (r *Resolver) miss(ctx context.Context, key [32]byte, header string, fwd forwarded) (string, error) {
 	ch := r.group.DoChan(string(key[:]), func() (any, error) {
 		// Another flight may have filled the entry while this one started.
 		if user, ok := r.cache.get(key, r.now()); ok {
@@ -279,6 +281,7 @@ func askResult(user string, err error) string {
 // cookieHeader appends to b the cookies of h to forward, as one Cookie
 // header value ("a=1; b=2"), in the order the request holds them.
 func (r *Resolver) cookieHeader(b []byte, h http.Header) []byte {
+	start := len(b)
 	for _, line := range h["Cookie"] {
 		for len(line) > 0 {
 			var part string
@@ -295,7 +298,7 @@ func (r *Resolver) cookieHeader(b []byte, h http.Header) []byte {
 			} else if r.ignore[name] {
 				continue
 			}
-			if len(b) > 0 {
+			if len(b) > start {
 				b = append(b, "; "...)
 			}
 			b = append(b, part...)
@@ -304,16 +307,20 @@ func (r *Resolver) cookieHeader(b []byte, h http.Header) []byte {
 	return b
 }
 
+// hmac finishes HMAC-SHA256 under r's key over inner, which holds the
+// inner pad followed by the message.
+func (r *Resolver) hmac(inner []byte) [32]byte {
+	sum := sha256.Sum256(inner)
+	var outer [sha256.BlockSize + sha256.Size]byte
+	copy(outer[:], r.opad[:])
+	copy(outer[sha256.BlockSize:], sum[:])
+	return sha256.Sum256(outer[:])
+}
+
 // keyOf is the cache key of a forwarded Cookie header: a keyed hash, so
 // the value itself is never kept.
 func (r *Resolver) keyOf(cookies []byte) [32]byte {
-	m := r.macs.Get().(hash.Hash)
-	m.Reset()
-	m.Write(cookies)
-	var k [32]byte
-	m.Sum(k[:0])
-	r.macs.Put(m)
-	return k
+	return r.hmac(append(append([]byte(nil), r.ipad[:]...), cookies...))
 }
 
 // forwarded are the only visitor facts the site is told besides cookies.

@@ -2,7 +2,10 @@ package whoami
 
 import (
 	"bufio"
+	"bytes"
 	"context"
+	"crypto/hmac"
+	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -646,5 +649,30 @@ func BenchmarkWarmLookup(b *testing.B) {
 		if _, err := r.Who(context.Background(), req); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+func TestWarmLookupAllocatesNothing(t *testing.T) {
+	s := newSite(t, userFromCookie)
+	r := newResolver(t, Config{URL: s.URL, Cookies: []string{"sessionid"}, UserRegex: djangoRegex})
+	req := visitor("csrftoken=x", "sessionid=alice")
+	if u, err := r.Who(context.Background(), req); err != nil || u != "alice" {
+		t.Fatalf("%q %v", u, err)
+	}
+	if n := testing.AllocsPerRun(100, func() { _, _ = r.Who(context.Background(), req) }); n != 0 {
+		t.Fatalf("a warm lookup allocates %.0f times", n)
+	}
+	anon := visitor("csrftoken=x")
+	if n := testing.AllocsPerRun(100, func() { _, _ = r.Who(context.Background(), anon) }); n != 0 {
+		t.Fatalf("a lookup without the named cookies allocates %.0f times", n)
+	}
+}
+
+func TestKeyIsHMACSHA256(t *testing.T) {
+	r := newResolver(t, Config{URL: "http://127.0.0.1:1/", UserHeader: "X"})
+	m := hmac.New(sha256.New, r.key[:])
+	m.Write([]byte("sessionid=abc"))
+	if got := r.keyOf([]byte("sessionid=abc")); !bytes.Equal(got[:], m.Sum(nil)) {
+		t.Fatal("the cache key is not HMAC-SHA256 of the forwarded cookies under the process key")
 	}
 }
