@@ -76,7 +76,7 @@ func newEnv(cfg config, procs *harness.Procs) (*env, error) {
 	}
 	e.vars = vars{Redis: e.redis.URL(0), Stripe: fmt.Sprintf("http://127.0.0.1:%d", stripe),
 		Secret: "whsec_bench_0123456789", Admin: "off"}
-	up, err := e.startCaddy("upstream", cfg.loadCPU, nil, `	respond "ok" 200`, "", e.vars)
+	up, err := e.startCaddy("upstream", cfg.loadCPU, nil, `	respond "ok" 200`, e.vars)
 	if err != nil {
 		return nil, err
 	}
@@ -115,9 +115,8 @@ func (e *env) writeCaddyfile(name, snippet string, v vars) (path string, port in
 }
 
 // startCaddy starts a Caddy serving the snippet and waits until it
-// answers readyPath (any status but a refused connection) or, when
-// readyPath is "", its root with 200.
-func (e *env) startCaddy(name, cpus string, extraEnv []string, snippet, readyPath string, v vars) (*front, error) {
+// answers 200 on its root, or on /paywall/healthz for a paywall.
+func (e *env) startCaddy(name, cpus string, extraEnv []string, snippet string, v vars) (*front, error) {
 	path, port, err := e.writeCaddyfile(name, snippet, v)
 	if err != nil {
 		return nil, err
@@ -128,25 +127,23 @@ func (e *env) startCaddy(name, cpus string, extraEnv []string, snippet, readyPat
 		return nil, err
 	}
 	f := &front{name: name, port: port, cmd: cmd}
-	want := http.StatusOK
-	if readyPath == "" {
-		readyPath = "/"
-	}
+	readyPath := "/"
 	if strings.Contains(snippet, "paywall") {
 		readyPath = "/paywall/healthz"
 	}
-	if err := harness.WaitStatus(f.url(readyPath), want, 30*time.Second); err != nil {
+	if err := harness.WaitStatus(f.url(readyPath), http.StatusOK, time.Minute); err != nil {
 		return nil, fmt.Errorf("%s: %w\n%s", name, err, e.procs.Tail(name))
 	}
 	return f, nil
 }
 
-// pinned is the environment and CPUs of a front end under test.
+// startFront starts a front end under test, pinned with GOMAXPROCS=1;
+// fronts with the same snippet share a process, except bare ("") ones.
 func (e *env) startFront(name, snippet string) (*front, error) {
 	if f, ok := e.fronts[snippet]; ok && snippet != "" {
 		return f, nil
 	}
-	f, err := e.startCaddy(name, e.cfg.frontCPU, []string{"GOMAXPROCS=1"}, snippet, "", e.vars)
+	f, err := e.startCaddy(name, e.cfg.frontCPU, []string{"GOMAXPROCS=1"}, snippet, e.vars)
 	if err != nil {
 		return nil, err
 	}
