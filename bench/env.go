@@ -62,10 +62,8 @@ func newEnv(cfg config, procs *harness.Procs) (*env, error) {
 	}
 	e := &env{cfg: cfg, procs: procs, caddy: procs.Path("caddy"), fronts: map[string]*front{}}
 	fmt.Printf("== building %s/cmd/caddy\n", root)
-	build := exec.Command("go", "build", "-o", e.caddy, "./cmd/caddy")
-	build.Dir, build.Stdout, build.Stderr = root, os.Stdout, os.Stderr
-	if err := build.Run(); err != nil {
-		return nil, fmt.Errorf("building caddy: %w", err)
+	if err := procs.Run(harness.Spec{Name: "build", Dir: root, Args: []string{"go", "build", "-o", e.caddy, "./cmd/caddy"}}); err != nil {
+		return nil, err
 	}
 	if e.redis, err = procs.StartRedis("redis", cfg.loadCPU, false); err != nil {
 		return nil, err

@@ -5,7 +5,6 @@ import (
 	"io"
 	"net/http"
 	"os"
-	"os/exec"
 	"regexp"
 	"strconv"
 	"strings"
@@ -46,18 +45,7 @@ func (e *env) wrkArgs(c benchCase, f *front, d time.Duration, extra ...string) [
 
 // wrk runs wrk on the load CPU and returns its output.
 func (e *env) wrk(args []string) (string, error) {
-	if e.cfg.loadCPU != "" {
-		args = append([]string{"-c", e.cfg.loadCPU, "wrk"}, args...)
-	}
-	name := "wrk"
-	if e.cfg.loadCPU != "" {
-		name = "taskset"
-	}
-	out, err := exec.Command(name, args...).CombinedOutput()
-	if err != nil {
-		return "", fmt.Errorf("wrk %s: %w\n%s", strings.Join(args, " "), err, out)
-	}
-	return string(out), nil
+	return e.procs.Output(harness.Spec{Name: "wrk", CPUs: e.cfg.loadCPU, Args: append([]string{"wrk"}, args...)})
 }
 
 var (

@@ -53,6 +53,7 @@ type Spec struct {
 	CPUs string   // if set, the process runs under `taskset -c CPUs`
 	Env  []string // added to the bench's environment
 	Args []string // the program and its arguments
+	Dir  string   // its working directory ("": the bench's)
 }
 
 // Start starts a process in its own process group (so ^C reaches only the
@@ -88,6 +89,22 @@ func (p *Procs) Run(s Spec) error {
 	return nil
 }
 
+// Output runs a process to its end and returns its output (stdout and
+// stderr); it is stopped with the others on ^C.
+func (p *Procs) Output(s Spec) (string, error) {
+	cmd, err := p.Start(s)
+	if err != nil {
+		return "", err
+	}
+	err = cmd.Wait()
+	p.forget(cmd)
+	out, _ := os.ReadFile(p.Path(s.Name + ".log"))
+	if err != nil {
+		return string(out), fmt.Errorf("%s %s: %w\n%s", s.Name, strings.Join(s.Args, " "), err, out)
+	}
+	return string(out), nil
+}
+
 func (p *Procs) command(s Spec) (*exec.Cmd, error) {
 	args := s.Args
 	if s.CPUs != "" {
@@ -99,7 +116,7 @@ func (p *Procs) command(s Spec) (*exec.Cmd, error) {
 		return nil, err
 	}
 	cmd := exec.Command(args[0], args[1:]...)
-	cmd.Stdout, cmd.Stderr = log, log
+	cmd.Stdout, cmd.Stderr, cmd.Dir = log, log, s.Dir
 	cmd.Env = append(append(os.Environ(),
 		"XDG_DATA_HOME="+p.Path("xdg-data"), "XDG_CONFIG_HOME="+p.Path("xdg-config")), s.Env...)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
