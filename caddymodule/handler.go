@@ -39,7 +39,7 @@ func (p *Paywall) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 		p.logger.Error("paywall: reading entitlements", zap.String("user", d.User), zap.Error(d.Err))
 	}
 	if !d.Passes() && !p.Shadow {
-		p.gateway.Deny(w, r, d, p.loginURLFunc(repl)(r.URL.RequestURI()))
+		p.gateway.Deny(w, r, d, p.loginURLFunc(repl)(gateway.ReturnTo(r)))
 		return nil
 	}
 	if d.Passes() {

@@ -34,6 +34,9 @@ func (g *Gateway) serveCheckout(w http.ResponseWriter, r *http.Request, user str
 		g.toLogin(w, r, login)
 		return
 	}
+	if g.refuseUncarriableUser(w, r, user) {
+		return
+	}
 	token := r.PostForm.Get("csrf_token")
 	if d.CSRF == "" || subtle.ConstantTimeCompare([]byte(token), []byte(d.CSRF)) != 1 {
 		g.errorPage(w, http.StatusForbidden, "Request refused",
