@@ -197,3 +197,17 @@ func TestIsMachine(t *testing.T) {
 		}
 	}
 }
+
+// The two upstream headers share one backing array: adding to one must
+// never change the other.
+func TestUpstreamHeadersAreIndependent(t *testing.T) {
+	h := http.Header{}
+	SetUpstreamHeaders(h, Decision{User: "alice", Held: []string{"pro", "course"}})
+	h.Add("X-Paywall-User", "mallory")
+	if got := h.Values("X-Paywall-Products"); len(got) != 1 || got[0] != "pro,course" {
+		t.Fatalf("X-Paywall-Products = %q, want [pro,course]", got)
+	}
+	if got := h.Values("X-Paywall-User"); len(got) != 2 || got[0] != "alice" {
+		t.Fatalf("X-Paywall-User = %q, want [alice mallory]", got)
+	}
+}
