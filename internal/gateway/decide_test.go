@@ -211,3 +211,11 @@ func TestUpstreamHeadersAreIndependent(t *testing.T) {
 		t.Fatalf("X-Paywall-User = %q, want [alice mallory]", got)
 	}
 }
+
+func TestStripPaywallHeadersFromConnection(t *testing.T) {
+	h := http.Header{"Connection": {"keep-alive, X-Paywall-User", "x_paywall_products", "Upgrade"}}
+	StripPaywallHeaders(h)
+	if got := strings.Join(h["Connection"], "|"); got != "keep-alive|Upgrade" {
+		t.Fatalf("Connection after stripping: %q", got)
+	}
+}

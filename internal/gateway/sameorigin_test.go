@@ -75,9 +75,7 @@ func TestEveryBuiltURLIsSameOrigin(t *testing.T) {
 			return queryOf(t, body.PayURL, "return_to")
 		}},
 		{"pay page return_to", func(t *testing.T, hostile string) string {
-			w := newBrowser().do(t, f.endpoint("bob"), httptest.NewRequest(http.MethodGet,
-				"/paywall/pay?product=pro&return_to="+url.QueryEscape(hostile), nil))
-			return hiddenField(w.Body.String(), "return_to")
+			return openPayPage(t, f, newBrowser(), "bob", "product=pro&return_to="+url.QueryEscape(hostile)).Get("return_to")
 		}},
 		{"already-paid redirect from the pay page", func(t *testing.T, hostile string) string {
 			b := browserWithReturnTo(t, f, "carol", hostile)
@@ -173,17 +171,6 @@ func browserWithReturnTo(t *testing.T, f *fixture, user, hostile string) *browse
 	return b
 }
 
-func hiddenField(body, name string) string {
-	marker := `name="` + name + `" value="`
-	i := strings.Index(body, marker)
-	if i < 0 {
-		return ""
-	}
-	rest := body[i+len(marker):]
-	v, _, _ := strings.Cut(rest, `"`)
-	return htmlUnescape(v)
-}
-
 func hrefContaining(body, part string) string {
 	for _, chunk := range strings.Split(body, `href="`)[1:] {
 		v, _, _ := strings.Cut(chunk, `"`)
@@ -193,7 +180,6 @@ func hrefContaining(body, part string) string {
 	}
 	return ""
 }
-
 
 // sameOriginStripe answers the two calls these pages make: a paid
 // Checkout Session of alice's, and a Billing Portal session whose
