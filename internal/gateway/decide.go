@@ -3,6 +3,7 @@ package gateway
 import (
 	"context"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -121,10 +122,24 @@ func isPaywallHeader(k string) bool {
 
 // withoutPaywallTokens drops the X-Paywall-* names from Connection
 // values, keeping the other tokens (close, keep-alive, ...).
+// mentionsPaywall reports whether v contains "paywall" in any case,
+// without allocating.
+func mentionsPaywall(v string) bool {
+	for i := 0; i+len("paywall") <= len(v); i++ {
+		if strings.EqualFold(v[i:i+len("paywall")], "paywall") {
+			return true
+		}
+	}
+	return false
+}
+
 func withoutPaywallTokens(values []string) []string {
+	if !slices.ContainsFunc(values, mentionsPaywall) {
+		return values // the common case: nothing to drop, no allocation
+	}
 	out := values[:0:0]
 	for _, v := range values {
-		if !strings.Contains(strings.ToLower(v), "paywall") {
+		if !mentionsPaywall(v) {
 			out = append(out, v)
 			continue
 		}

@@ -219,3 +219,15 @@ func TestStripPaywallHeadersFromConnection(t *testing.T) {
 		t.Fatalf("Connection after stripping: %q", got)
 	}
 }
+
+// Stripping allocates nothing when no header or Connection token names
+// X-Paywall-* (the ungated path must stay allocation-free).
+func TestStripPaywallHeadersAllocatesNothingWhenClean(t *testing.T) {
+	h := http.Header{"Connection": {"Keep-Alive"}, "Accept": {"text/html"}, "X-User": {"alice"}}
+	if n := testing.AllocsPerRun(100, func() { StripPaywallHeaders(h) }); n != 0 {
+		t.Fatalf("StripPaywallHeaders allocated %v times per call, want 0", n)
+	}
+	if got := h["Connection"]; len(got) != 1 || got[0] != "Keep-Alive" {
+		t.Fatalf("Connection changed: %q", got)
+	}
+}
