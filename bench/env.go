@@ -74,7 +74,7 @@ func newEnv(cfg config, procs *harness.Procs) (*env, error) {
 	}
 	e.vars = vars{Redis: e.redis.URL(0), Stripe: fmt.Sprintf("http://127.0.0.1:%d", stripe),
 		Secret: "whsec_bench_0123456789", Admin: "off"}
-	up, err := e.startCaddy("upstream", cfg.loadCPU, nil, `	respond "ok" 200`, e.vars)
+	up, err := e.startCaddy("upstream", cfg.loadCPU, nil, upstreamSnippet, e.vars)
 	if err != nil {
 		return nil, err
 	}

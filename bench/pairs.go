@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"time"
 
 	"github.com/caddy-paywall/caddy-paywall/bench/internal/harness"
 )
@@ -33,6 +34,7 @@ func (e *env) runWrk(selected []benchCase) error {
 	if err := e.grant("paid-user", "pro", e.vars); err != nil {
 		return err
 	}
+	started := time.Now()
 	ms, err := e.startAndCheck(bare, selected)
 	if err != nil {
 		return err
@@ -55,6 +57,9 @@ func (e *env) runWrk(selected []benchCase) error {
 		}
 	}
 	printTable(ms)
+	if err := reportIdentity(ms, started); err != nil {
+		return err
+	}
 	fmt.Println("== checking the front ends' answers again after the pairs")
 	for _, m := range ms {
 		if err := e.checkLoad(m.benchCase, m.front, m.Status); err != nil {
