@@ -12,6 +12,7 @@ import (
 	"sync/atomic"
 	"testing"
 
+	"github.com/caddyserver/caddy/v2"
 	"go.uber.org/zap"
 	"go.uber.org/zap/zaptest/observer"
 
@@ -498,5 +499,39 @@ func TestDoctorProbesHeaderIdentity(t *testing.T) {
 	var warn strings.Builder
 	if err := p.doctorIdentity(&d, "", &warn); err != nil || d.HeaderProbe != nil || !strings.Contains(warn.String(), "pass --url") {
 		t.Fatalf("no --url: %v %+v %q", err, d.HeaderProbe, warn.String())
+	}
+}
+
+// whoami sets {http.paywall.user}, and {http.auth.user.id} only when no
+// authentication module set it first.
+func TestWhoamiSetsPlaceholders(t *testing.T) {
+	idp, _ := identitySite(t)
+	p := &Paywall{Whoami: &WhoamiConfig{URL: idp.URL + "/me", Cookies: []string{"sid"}, UserJSON: "user.username"}}
+	r, err := p.Whoami.resolver()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(r.Close)
+	p.whoami = r
+	for _, preset := range []string{"", "basic-bob"} {
+		repl := caddy.NewReplacer()
+		if preset != "" {
+			repl.Set("http.auth.user.id", preset)
+		}
+		req := httptest.NewRequest(http.MethodGet, "http://shop.example/premium/a", nil)
+		req.AddCookie(&http.Cookie{Name: "sid", Value: "alice"})
+		if u, err := p.gateUser(req, repl); err != nil || u != "alice" {
+			t.Fatalf("gateUser: %q, %v", u, err)
+		}
+		want := preset
+		if want == "" {
+			want = "alice"
+		}
+		if v, _ := repl.GetString("http.auth.user.id"); v != want {
+			t.Errorf("preset %q: {http.auth.user.id} = %q, want %q", preset, v, want)
+		}
+		if v, _ := repl.GetString("http.paywall.user"); v != "alice" {
+			t.Errorf("{http.paywall.user} = %q, want alice", v)
+		}
 	}
 }
