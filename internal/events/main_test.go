@@ -42,10 +42,10 @@ const (
 )
 
 var testProducts = []events.Product{
-	{ID: "pro", Price: "price_pro", Mode: "payment"},
-	{ID: "pass", Price: "price_pass", Mode: "payment", AccessFor: passFor},
-	{ID: "course", Price: "price_course", Mode: "subscription"},
-	{ID: "course2", Price: "price_course2", Mode: "subscription"},
+	{ID: "pro", Prices: []string{"price_pro"}, Mode: "payment"},
+	{ID: "pass", Prices: []string{"price_pass"}, Mode: "payment", AccessFor: passFor},
+	{ID: "course", Prices: []string{"price_course"}, Mode: "subscription"},
+	{ID: "course2", Prices: []string{"price_course2"}, Mode: "subscription"},
 }
 
 var stubPrices = []stripestub.Price{
