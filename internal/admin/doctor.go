@@ -46,14 +46,7 @@ type Doctor struct {
 // Run performs every check.
 func (d Doctor) Run(ctx context.Context) []Check {
 	checks := []Check{d.redis(ctx), d.key()}
-	for _, p := range d.Products {
-		for _, price := range p.Prices {
-			checks = append(checks, d.price(ctx, p, price))
-		}
-	}
-	if d.AutomaticTax {
-		checks = append(checks, d.tax(ctx))
-	}
+	checks = append(checks, d.selling(ctx)...)
 	checks = append(checks, d.endpoints(ctx)...)
 	if d.WebhookURL != "" {
 		checks = append(checks, d.reachable(ctx))

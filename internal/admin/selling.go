@@ -9,6 +9,21 @@ import (
 	"github.com/stripe/stripe-go/v76"
 )
 
+// selling checks each price of each product, and Stripe Tax when
+// automatic_tax is on.
+func (d Doctor) selling(ctx context.Context) []Check {
+	var checks []Check
+	for _, p := range d.Products {
+		for _, price := range p.Prices {
+			checks = append(checks, d.price(ctx, p, price))
+		}
+	}
+	if d.AutomaticTax {
+		checks = append(checks, d.tax(ctx))
+	}
+	return checks
+}
+
 // tax reports whether the account has Stripe Tax set up, as far as the
 // API tells: the tax settings' status, then whether any registration is
 // active (without one, Stripe Tax calculates no tax anywhere). An API that
