@@ -244,3 +244,25 @@ func TestDescribePaths(t *testing.T) {
 		}
 	}
 }
+
+// A one-time buyer has a customer (customer_creation=always), so the
+// portal opens for them to find their receipts; without a customer,
+// a plain page says there is none yet.
+func TestPortalForOneTimeBuyer(t *testing.T) {
+	f := newFixture(t, fixtureOpts{products: sellingProducts})
+	f.rememberCustomer(t, "bob", "cus_bob")
+	b := newBrowser()
+	w := b.do(t, f.endpoint("bob"), httptest.NewRequest(http.MethodGet, "http://shop.test/paywall/portal", nil))
+	if w.Code != http.StatusSeeOther || !strings.HasPrefix(w.Header().Get("Location"), "https://") {
+		t.Fatalf("portal for a one-time buyer: %d %q\n%s", w.Code, w.Header().Get("Location"), w.Body)
+	}
+	reqs := f.stripe.requests("/v1/billing_portal/sessions")
+	if len(reqs) != 1 || reqs[0].Form.Get("customer") != "cus_bob" || reqs[0].Form.Get("return_url") != "http://shop.test/" {
+		t.Fatalf("portal sessions: %+v", reqs)
+	}
+
+	w = newBrowser().do(t, f.endpoint("carol"), httptest.NewRequest(http.MethodGet, "http://shop.test/paywall/portal", nil))
+	if w.Code != http.StatusNotFound || !strings.Contains(w.Body.String(), "made with your first purchase") {
+		t.Fatalf("portal without a customer: %d\n%s", w.Code, w.Body)
+	}
+}
