@@ -25,7 +25,8 @@ import (
 // every page and every wait.
 const browserTimeout = 60 * time.Second
 
-// screenshotPath is the pay page's screenshot that the README shows. It is
+// screenshotPath is the one-price pay page's screenshot (the README shows
+// the two-price one, see browser_selling_test.go). It is
 // written when PAYWALL_UPDATE_SCREENSHOT=1 or when it does not exist yet, so
 // an ordinary test run never dirties the tree.
 var screenshotPath = filepath.Join("..", "docs", "pay-page.png")
