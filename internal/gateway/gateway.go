@@ -60,8 +60,10 @@ type Gateway struct {
 	sessions *cookieSessions
 	pages    *pages.Set
 	prices   *priceCache
-	log      *zap.Logger
-	now      func() time.Time
+	// checkouts limits Checkout Session creation per user.
+	checkouts *userLimiter
+	log       *zap.Logger
+	now       func() time.Time
 
 	// OnWebhook, when set, is told what each webhook delivery did
 	// (metrics).
@@ -106,6 +108,7 @@ func New(cfg Config, d Deps) (*Gateway, error) {
 		g.now = time.Now
 	}
 	g.prices = newPriceCache(d.API, g.now)
+	g.checkouts = newUserLimiter(checkoutBurst, checkoutInterval, checkoutUsers)
 	if d.Applier.Changed == nil {
 		d.Applier.Changed = g.invalidate
 	}
