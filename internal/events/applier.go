@@ -15,7 +15,7 @@ import (
 type Product struct {
 	ID        string
 	Prices    []string // any of them opens the product
-	Mode      string // "payment" | "subscription"
+	Mode      string   // "payment" | "subscription"
 	AccessFor time.Duration
 }
 

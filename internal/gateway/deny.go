@@ -58,12 +58,12 @@ func (g *Gateway) payURL(products []string, returnTo string) string {
 }
 
 type productInfo struct {
-	ID     string      `json:"id"`
-	Name   string      `json:"name"`
-	Price  string      `json:"price"`            // the first Stripe Price id
-	Amount string      `json:"amount,omitempty"` // e.g. "€9.00", when Stripe told us
-	Prices []priceOffer `json:"prices"`          // every price, the first one included
-	Mode   string      `json:"mode"`
+	ID     string       `json:"id"`
+	Name   string       `json:"name"`
+	Price  string       `json:"price"`            // the first Stripe Price id
+	Amount string       `json:"amount,omitempty"` // e.g. "€9.00", when Stripe told us
+	Prices []priceOffer `json:"prices"`           // every price, the first one included
+	Mode   string       `json:"mode"`
 	// TrialDays: a subscription's free trial, in days.
 	TrialDays int64 `json:"trial_days,omitempty"`
 }

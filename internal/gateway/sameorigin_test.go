@@ -181,7 +181,6 @@ func hrefContaining(body, part string) string {
 	return ""
 }
 
-
 // sameOriginStripe answers the two calls these pages make: a paid
 // Checkout Session of alice's, and a Billing Portal session whose
 // return_url it keeps.

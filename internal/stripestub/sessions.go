@@ -518,9 +518,9 @@ func (s *Stub) renderSessionLocked(cs *Session) map[string]any {
 		"shipping_cost": nil, "shipping_details": nil, "shipping_options": []any{},
 		"status": cs.Status, "submit_type": nil, "subscription": nullable(cs.Subscription),
 		"tax_id_collection": map[string]any{"enabled": cs.TaxIDCollection},
-		"success_url":   cs.SuccessURL,
-		"total_details": map[string]any{"amount_discount": 0, "amount_shipping": 0, "amount_tax": 0},
-		"ui_mode":       "hosted", "url": pageURL,
+		"success_url":       cs.SuccessURL,
+		"total_details":     map[string]any{"amount_discount": 0, "amount_shipping": 0, "amount_tax": 0},
+		"ui_mode":           "hosted", "url": pageURL,
 	}
 }
 
