@@ -81,7 +81,7 @@ func Start(o Options) (*Demo, error) {
 	key, secret, apiURL := o.StripeKey, o.WebhookSecret, ""
 	products := fmt.Sprintf(`		product pro {
 			price %s
-			mode  %s
+			mode %s
 			paths /premium/*
 		}`, o.Price, orDefault(o.Mode, "payment"))
 	d.Stripe = "Stripe test mode"
@@ -101,15 +101,15 @@ func Start(o Options) (*Demo, error) {
 		}
 		stub.SetBaseURL(apiURL)
 		products = `		product pro {
-			name  "Pro articles"
+			name "Pro articles"
 			price price_demo_pro
 			paths /premium/*
 		}
 		product club {
-			name  "Members' club"
+			name "Members' club"
 			description "The members' lounge and every page under /club/."
 			price price_demo_club price_demo_club_yearly
-			mode  subscription
+			mode subscription
 			trial 14d
 			paths /club/*
 		}`
@@ -128,7 +128,7 @@ func Start(o Options) (*Demo, error) {
 	}
 	apiLine := ""
 	if apiURL != "" {
-		apiLine = "stripe_api_url        " + apiURL
+		apiLine = "\t\tstripe_api_url " + apiURL + "\n"
 	}
 	d.Caddyfile = fmt.Sprintf(`{
 	admin off
@@ -145,11 +145,10 @@ http://:%s {
 	basic_auth @members {
 %s	}
 	paywall {
-		stripe_secret_key     %s
+		stripe_secret_key %s
 		stripe_webhook_secret %s
-		%s
-		redis                 %s
-		session_secret        %s
+%s		redis %s
+		session_secret %s
 %s
 	}
 	reverse_proxy %s

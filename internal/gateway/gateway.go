@@ -62,8 +62,10 @@ type Gateway struct {
 	prices   *priceCache
 	// checkouts limits Checkout Session creation per user.
 	checkouts *userLimiter
-	log       *zap.Logger
-	now       func() time.Time
+	// webhookReadTimeout bounds reading a webhook's body.
+	webhookReadTimeout time.Duration
+	log                *zap.Logger
+	now                func() time.Time
 
 	// OnWebhook, when set, is told what each webhook delivery did
 	// (metrics).
@@ -109,6 +111,7 @@ func New(cfg Config, d Deps) (*Gateway, error) {
 	}
 	g.prices = newPriceCache(d.API, g.now)
 	g.checkouts = newUserLimiter(checkoutBurst, checkoutInterval, checkoutUsers)
+	g.webhookReadTimeout = webhookReadTimeout
 	if d.Applier.Changed == nil {
 		d.Applier.Changed = g.invalidate
 	}
