@@ -2,6 +2,8 @@ package gateway
 
 import (
 	"context"
+	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -123,7 +125,12 @@ func (g *Gateway) productViewOf(ctx context.Context, p Product, wait bool) pages
 				v.Name = info.productName
 			}
 		}
-		v.Prices = append(v.Prices, pages.Price{ID: id, Label: info.plan, Offer: pages.Offer(p.TrialDays, info.plan)})
+		offer := pages.Offer(p.TrialDays, info.plan)
+		if info.plan == "" && len(p.Prices) > 1 {
+			// Stripe did not answer: the choices must still differ.
+			offer = "Option " + strconv.Itoa(i+1) + ": " + strings.ToLower(offer[:1]) + offer[1:]
+		}
+		v.Prices = append(v.Prices, pages.Price{ID: id, Label: info.plan, Offer: offer})
 	}
 	if v.Name == "" {
 		v.Name = p.ID

@@ -266,3 +266,20 @@ func TestPortalForOneTimeBuyer(t *testing.T) {
 		t.Fatalf("portal without a customer: %d\n%s", w.Code, w.Body)
 	}
 }
+
+// When Stripe does not answer, the pay page still offers distinct choices.
+func TestPayPagePricesUnknown(t *testing.T) {
+	f := newFixture(t, fixtureOpts{products: sellingProducts, noStripe: true})
+	w := newBrowser().do(t, f.endpoint("alice"), httptest.NewRequest(http.MethodGet, "/paywall/pay?product=club", nil))
+	if w.Code != http.StatusOK {
+		t.Fatalf("pay page: %d %s", w.Code, w.Body)
+	}
+	for _, want := range []string{
+		"Option 1: 14 days free, then the price shown at checkout",
+		"Option 2: 14 days free, then the price shown at checkout",
+	} {
+		if !strings.Contains(w.Body.String(), want) {
+			t.Errorf("pay page lacks %q:\n%s", want, w.Body)
+		}
+	}
+}
