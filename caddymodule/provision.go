@@ -65,6 +65,7 @@ func (p *Paywall) Provision(ctx caddy.Context) error {
 		AllowOnStoreError: p.OnStoreError == "allow",
 		AutomaticTax:      p.AutomaticTax,
 		TaxIDCollection:   p.TaxIDCollection,
+		StandIn:           stripeapi.IsStandIn(p.resolved.apiURL),
 	}, gateway.Deps{
 		Store: parts.store, Reader: p.entitlementReader(client, parts.store),
 		API: parts.api, Applier: parts.applier, Pages: pageSet, Log: p.logger,

@@ -43,6 +43,9 @@ type Config struct {
 	AutomaticTax bool
 	// TaxIDCollection lets customers enter a tax id (tax_id_collection on).
 	TaxIDCollection bool
+	// StandIn: the Stripe API is a stand-in (stripe_api_url), so the
+	// pages do not claim Stripe.
+	StandIn bool
 }
 
 // Entitlements reads a user's grants: the store, or a cache in front of it.
