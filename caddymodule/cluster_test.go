@@ -340,7 +340,7 @@ sentinel failover-timeout mymaster 5000
 `, sentPort, dir, master.Port)), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	sent := exec.Command(testenv.Binary(t, "redis-sentinel", "apt-get install redis-sentinel"), conf)
+	sent := exec.Command(testenv.Binary(t, "redis-sentinel"), conf)
 	sentLog := &lockedBuf{}
 	sent.Stdout, sent.Stderr = sentLog, sentLog
 	if err := sent.Start(); err != nil {
