@@ -23,6 +23,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -136,6 +137,24 @@ func (r *Redis) Start() {
 		r.t.Fatalf("starting redis-server: %v", err)
 	}
 	waitTCP(r.t, r.Addr(), "redis-server")
+}
+
+// Pause stops the server's process (SIGSTOP) without closing its
+// connections: a replica that receives but neither applies nor
+// acknowledges. Resume continues it.
+func (r *Redis) Pause() { r.signal(syscall.SIGSTOP) }
+
+// Resume continues a paused server (SIGCONT).
+func (r *Redis) Resume() { r.signal(syscall.SIGCONT) }
+
+func (r *Redis) signal(sig syscall.Signal) {
+	r.t.Helper()
+	if r.cmd == nil || r.cmd.Process == nil {
+		r.t.Fatalf("redis-server on %d is not running", r.Port)
+	}
+	if err := r.cmd.Process.Signal(sig); err != nil {
+		r.t.Fatalf("signalling redis-server on %d: %v", r.Port, err)
+	}
 }
 
 // Stop kills the server (SIGKILL: an outage, not a clean shutdown).
