@@ -184,6 +184,7 @@ func (p *linkProxy) Cut() {
 // the link is cut and the master killed at once, and the promoted
 // replica holds the grant.
 func TestSentinelFailoverKeepsAcknowledged(t *testing.T) {
+	caddyBinary(t) // built before the sentinel's clock below starts
 	master := testenv.StartRedis(t)
 	link := startLinkProxy(t, master.Addr())
 	replica := testenv.StartRedis(t, "--replicaof", "127.0.0.1", strconv.Itoa(link.Port()))
@@ -193,9 +194,9 @@ func TestSentinelFailoverKeepsAcknowledged(t *testing.T) {
 		info, _ := rpc.Info(ctx, "replication").Result()
 		return strings.Contains(info, "master_link_status:up")
 	})
-	// A long failover-timeout: Sentinel would otherwise, after it, point
-	// the replica at the master's own address, around the link.
-	sentPort, masterAddr := startSentinel(t, master.Port, 60000)
+	// A long failover-timeout: once it has passed, Sentinel points the
+	// replica at the master's own address, around the link.
+	sentPort, masterAddr := startSentinel(t, master.Port, 300000)
 	waitFor(t, 15*time.Second, "sentinel to know the master", func() bool { return masterAddr() == master.Addr() })
 
 	stubURL, prefix := clusterStub(t), testenv.UniquePrefix()
