@@ -36,6 +36,7 @@ type djangoSite struct {
 
 func startDjango(t *testing.T) *djangoSite {
 	t.Helper()
+	python := testenv.Binary(t, python)
 	if out, err := exec.Command(python, "-c", "import django; assert django.VERSION >= (3, 2)").CombinedOutput(); err != nil {
 		t.Fatalf("%s cannot import Django 3.2+ (%v: %s): run the README's test command (bash .ci/test.sh), or apt-get install python3-django", python, err, out)
 	}
