@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# Runs every test on a fresh machine: installs what is missing (redis-server
-# and chromium from Debian's packages, stripe-mock with go install into
-# .bin/), starts redis-server and stripe-mock on free loopback ports, runs
-# go vet and go test -race, and stops what it started.
+# Runs every test on a fresh machine: installs what is missing (redis-server,
+# chromium, nodejs and npm from Debian's packages, stripe-mock with go
+# install into .bin/, axe-core from the npm registry into .bin/axe-core),
+# starts redis-server and stripe-mock on free loopback ports, runs go vet
+# and go test -race, and stops what it started.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
@@ -13,10 +14,17 @@ as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 missing=()
 command -v redis-server >/dev/null || missing+=(redis-server)
 command -v chromium >/dev/null || missing+=(chromium)
+command -v npm >/dev/null || missing+=(nodejs npm)
 if [ ${#missing[@]} -gt 0 ]; then
 	echo "installing ${missing[*]} from Debian's packages"
 	as_root apt-get update -qq
 	as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+# The browser tests' accessibility check; the version is pinned in one place.
+axe_version=$(sed -n 's/^const AxeVersion = "\(.*\)"$/\1/p' internal/testenv/testenv.go)
+if ! grep -qs "\"version\": \"$axe_version\"" .bin/axe-core/node_modules/axe-core/package.json; then
+	echo "installing axe-core $axe_version into .bin/axe-core"
+	npm install --prefix .bin/axe-core --no-save --no-audit --no-fund --loglevel=error "axe-core@$axe_version" >/dev/null
 fi
 if [ ! -x .bin/stripe-mock ]; then
 	echo "installing stripe-mock v0.203.0 into .bin/"

@@ -94,6 +94,9 @@ func Start(o Options) (*Demo, error) {
 				{ID: "price_demo_club", ProductName: "Members' club", UnitAmount: 500, Currency: "usd", Recurring: "month"},
 			},
 			WebhookURL: webhookURL, WebhookSecret: secret,
+			// A "bank transfer" button: the processing page, and a
+			// payment confirmed later from the stand-in's page.
+			DelayedOption: true,
 		})
 		if apiURL, err = d.serve(stub); err != nil {
 			return nil, err

@@ -2,7 +2,6 @@ package gateway
 
 import (
 	"net/http"
-
 	"strings"
 
 	"github.com/caddy-paywall/caddy-paywall/internal/events"
@@ -10,8 +9,12 @@ import (
 	"github.com/caddy-paywall/caddy-paywall/internal/store"
 )
 
-// processingRefresh is how often the processing page checks again.
-const processingRefresh = 3
+// processingRefresh is how often the processing page checks again, and
+// processingStopAfter for how long (delayed payment methods take days).
+const (
+	processingRefresh   = 3
+	processingStopAfter = 300
+)
 
 // serveSuccess is where Stripe sends the visitor back. The visitor may be
 // faster than the webhook, so the session is asked for and, if paid and
@@ -30,7 +33,7 @@ func (g *Gateway) serveSuccess(w http.ResponseWriter, r *http.Request, user stri
 	s, err := g.applier.FetchSession(r.Context(), id)
 	if err != nil {
 		g.log.Warn("success page: fetching checkout session", field("session", id), zapErr(err))
-		g.processing(w, r, user, "")
+		g.processing(w, r, user, id, "")
 		return
 	}
 	if s.ClientReferenceID != user && s.User() != user {
@@ -39,7 +42,7 @@ func (g *Gateway) serveSuccess(w http.ResponseWriter, r *http.Request, user stri
 	}
 	productName := g.productName(r, s.Metadata[events.MetaProduct])
 	if !s.Paid() {
-		g.processing(w, r, user, productName)
+		g.processing(w, r, user, id, productName)
 		return
 	}
 	now := g.now()
@@ -49,7 +52,7 @@ func (g *Gateway) serveSuccess(w http.ResponseWriter, r *http.Request, user stri
 	g.invalidate(user)
 	if err != nil {
 		g.log.Error("success page: fulfilling checkout session", field("session", id), zapErr(err))
-		g.processing(w, r, user, productName)
+		g.processing(w, r, user, id, productName)
 		return
 	}
 	if d.ReturnTo != "" {
@@ -59,10 +62,11 @@ func (g *Gateway) serveSuccess(w http.ResponseWriter, r *http.Request, user stri
 	_ = g.pages.Render(w, http.StatusOK, "success", pages.SuccessData{User: user, ProductName: productName, ContinueURL: "/"})
 }
 
-func (g *Gateway) processing(w http.ResponseWriter, r *http.Request, user, productName string) {
+func (g *Gateway) processing(w http.ResponseWriter, r *http.Request, user, sessionID, productName string) {
 	_ = g.pages.Render(w, http.StatusOK, "processing", pages.ProcessingData{
 		User: user, ProductName: productName, RefreshURL: r.URL.RequestURI(),
-		BackURL: "/", RefreshSeconds: processingRefresh,
+		StatusURL: g.statusURL(sessionID), BackURL: "/",
+		RefreshSeconds: processingRefresh, StopAfterSeconds: processingStopAfter,
 	})
 }
 

@@ -19,6 +19,7 @@
 	if (note) {
 		note.hidden = false;
 	}
+	box.setAttribute("data-state", "checking");
 
 	function later() {
 		if (Date.now() + every > stopAt) {
@@ -26,6 +27,7 @@
 				note.hidden = true;
 			}
 			live.textContent = box.getAttribute("data-stopped-text");
+			box.setAttribute("data-state", "stopped");
 			return;
 		}
 		setTimeout(check, every);
@@ -39,6 +41,7 @@
 			.then(function (s) {
 				if (s && s.state === "paid") {
 					live.textContent = box.getAttribute("data-confirmed-text");
+					box.setAttribute("data-state", "confirmed");
 					// Time for a screen reader to say it before the page changes.
 					setTimeout(function () {
 						window.location.assign(nextURL);
