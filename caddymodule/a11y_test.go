@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/cdproto/emulation"
@@ -26,6 +27,10 @@ import (
 // 2.1, levels A and AA, and Deque's best practices.
 var axeTags = []string{"wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "best-practice"}
 
+// axeTimeout bounds one axe-core run: it waits for animation frames and
+// timers, which never come in a page whose scripts are off.
+const axeTimeout = 30 * time.Second
+
 // a11yWidths are the viewport widths every page is checked at: a laptop
 // and a small phone.
 var a11yWidths = []int64{1280, 375}
@@ -35,7 +40,7 @@ type axeReport struct {
 	URL         string         `json:"url"`
 	Version     string         `json:"version"`
 	ScrollWidth int64          `json:"scrollWidth"`
-	InnerWidth  int64          `json:"innerWidth"`
+	ClientWidth int64          `json:"clientWidth"` // the layout viewport
 	Violations  []axeViolation `json:"violations"`
 }
 
@@ -62,7 +67,7 @@ var axeRun = `(async () => {
 		url: location.href,
 		version: axe.version,
 		scrollWidth: document.documentElement.scrollWidth,
-		innerWidth: window.innerWidth,
+		clientWidth: document.documentElement.clientWidth,
 		violations: res.violations.map(v => ({
 			id: v.id, impact: v.impact || "", help: v.help, helpUrl: v.helpUrl,
 			nodes: v.nodes.map(n => ({target: [].concat(n.target).join(" "), html: n.html, summary: n.failureSummary || ""})),
@@ -106,7 +111,9 @@ func checkA11y(t testing.TB, ctx context.Context, name string) {
 				t.Fatalf("accessibility check of %s: loading axe-core into the page: %v", name, err)
 			}
 		}
-		rep, err := chromedp.Run(ctx, chromedp.Evaluate[axeReport](fmt.Sprintf(axeRun, tags), chromedp.EvalAwaitPromise))
+		runCtx, cancel := context.WithTimeout(ctx, axeTimeout)
+		rep, err := chromedp.Run(runCtx, chromedp.Evaluate[axeReport](fmt.Sprintf(axeRun, tags), chromedp.EvalAwaitPromise))
+		cancel()
 		if err != nil {
 			t.Fatalf("accessibility check of %s at %d px: running axe-core: %v", name, width, err)
 		}
@@ -116,7 +123,7 @@ func checkA11y(t testing.TB, ctx context.Context, name string) {
 		for _, v := range rep.Violations {
 			t.Error(v.message(name, rep.URL, width))
 		}
-		if width < 600 && rep.ScrollWidth > rep.InnerWidth {
+		if width < 600 && rep.ScrollWidth > rep.ClientWidth {
 			t.Errorf("accessibility: page %q (%s) at %d px: rule \"reflow\" (WCAG 1.4.10): the page is %d px wide and scrolls sideways",
 				name, rep.URL, width, rep.ScrollWidth)
 		}
@@ -128,7 +135,11 @@ func (v axeViolation) message(page, url string, width int64) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "accessibility: page %q (%s) at %d px: rule %q (%s): %s; %s", page, url, width, v.ID, v.Impact, v.Help, v.HelpURL)
 	for _, n := range v.Nodes {
-		fmt.Fprintf(&b, "\n\telement %s: %s", n.Target, n.HTML)
+		html := n.HTML
+		if r := []rune(html); len(r) > 160 {
+			html = string(r[:160]) + "…"
+		}
+		fmt.Fprintf(&b, "\n\telement %s: %s", n.Target, html)
 		if s := strings.TrimSpace(n.Summary); s != "" {
 			fmt.Fprintf(&b, "\n\t\t%s", strings.ReplaceAll(s, "\n", "\n\t\t"))
 		}
