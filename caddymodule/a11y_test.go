@@ -41,6 +41,8 @@ type axeReport struct {
 	Version     string         `json:"version"`
 	ScrollWidth int64          `json:"scrollWidth"`
 	ClientWidth int64          `json:"clientWidth"` // the layout viewport
+	Rules       int            `json:"rules"`       // how many rules ran
+	Review      []string       `json:"review"`      // rules axe-core could not decide`
 	Violations  []axeViolation `json:"violations"`
 }
 
@@ -68,6 +70,8 @@ var axeRun = `(async () => {
 		version: axe.version,
 		scrollWidth: document.documentElement.scrollWidth,
 		clientWidth: document.documentElement.clientWidth,
+		rules: res.passes.length + res.violations.length + res.incomplete.length + res.inapplicable.length,
+		review: res.incomplete.map(v => v.id),
 		violations: res.violations.map(v => ({
 			id: v.id, impact: v.impact || "", help: v.help, helpUrl: v.helpUrl,
 			nodes: v.nodes.map(n => ({target: [].concat(n.target).join(" "), html: n.html, summary: n.failureSummary || ""})),
@@ -120,6 +124,8 @@ func checkA11y(t testing.TB, ctx context.Context, name string) {
 		if rep.Version != testenv.AxeVersion {
 			t.Fatalf("accessibility check of %s: axe-core %s was loaded, want %s: reinstall it (bash .ci/test.sh)", name, rep.Version, testenv.AxeVersion)
 		}
+		t.Logf("accessibility: page %q at %d px: %d rules, %d violated; for a person to review: %v",
+			name, width, rep.Rules, len(rep.Violations), rep.Review)
 		for _, v := range rep.Violations {
 			t.Error(v.message(name, rep.URL, width))
 		}
@@ -156,6 +162,8 @@ type failRecorder struct {
 }
 
 func (r *failRecorder) Helper() {}
+
+func (r *failRecorder) Logf(string, ...any) {}
 
 func (r *failRecorder) Error(args ...any) { r.record(fmt.Sprint(args...)) }
 
@@ -196,6 +204,7 @@ func TestCheckA11yFails(t *testing.T) {
 		// No lang, an input without a label, a page wider than a phone.
 		"/broken": `<!DOCTYPE html><html><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1"><title>Broken</title>
+<meta http-equiv="refresh" content="600">
 <style>.wide { width: 900px; }</style></head>
 <body><main><h1>Broken</h1><form><input type="text" id="unlabelled" name="q"></form><p class="wide">Wide</p></main></body></html>`,
 		// The same page with the faults mended.
@@ -229,6 +238,7 @@ func TestCheckA11yFails(t *testing.T) {
 		`page "broken page" (` + srv.URL + `/broken) at 375 px: rule "html-has-lang"`,
 		`page "broken page" (` + srv.URL + `/broken) at 375 px: rule "label"`,
 		`at 375 px: rule "reflow"`,
+		`at 1280 px: rule "meta-refresh"`,
 	} {
 		if !strings.Contains(all, want) {
 			t.Errorf("the check did not report %q; it reported:\n%s", want, all)
