@@ -61,13 +61,23 @@ func TestBrowserAccessibility(t *testing.T) {
 	b.clickTo("cancel", "#stub-cancel", `a[href="/"]`)
 	b.wantPath("/paywall/cancel", nil)
 
-	// A bank transfer: processing until the stand-in settles it.
+	// A bank transfer that fails.
 	b.do("trying again", chromedp.Click(chromedp.CSS("a.button")), chromedp.WaitVisible(chromedp.ID("pay-pro")))
 	b.do("to the checkout", chromedp.Click(chromedp.ID("pay-pro")), chromedp.WaitVisible(chromedp.ID("stub-pay")))
 	checkout = b.location()
 	b.clickTo("processing", `button[value="pay_delayed"]`, "#check-again")
 	b.wantPath("/paywall/success", nil)
 	b.visit("stand-in: payment processing", checkout, `button[value="settle"]`)
+	b.clickTo("stand-in: payment failed", `button[value="fail"]`, "main a.button")
+	wantContains(t, "failed page", b.text("main h1"), "Payment failed")
+
+	// A bank transfer that settles.
+	b.do("paying again", chromedp.Navigate(b.url+"/paywall/pay?product=pro&return_to=%2Fpremium%2Ffirst-article"),
+		chromedp.WaitVisible(chromedp.ID("pay-pro")))
+	b.do("to the checkout", chromedp.Click(chromedp.ID("pay-pro")), chromedp.WaitVisible(chromedp.ID("stub-pay")))
+	checkout = b.location()
+	b.do("paying by bank transfer", chromedp.Click(chromedp.CSS(`button[value="pay_delayed"]`)), chromedp.WaitVisible(chromedp.ID("check-again")))
+	b.do("to the stand-in's page", chromedp.Navigate(checkout), chromedp.WaitVisible(chromedp.CSS(`button[value="settle"]`)))
 	b.clickTo("demo: premium article", `button[value="settle"]`, "#gated-content")
 	b.wantPath("/premium/first-article", nil)
 	b.visit("stand-in: payment complete", checkout, "main a.button")
