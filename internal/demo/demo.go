@@ -54,6 +54,15 @@ func Start(o Options) (*Demo, error) {
 	if host == "" {
 		host = "localhost"
 	}
+	// Caddy's listeners can share a port, so a second demo on the same
+	// one would answer every other request: refuse to start instead.
+	if port != "0" {
+		l, err := net.Listen("tcp", net.JoinHostPort(bindHost(host), port))
+		if err != nil {
+			return nil, fmt.Errorf("--listen %s: the address is in use (is another demo running?); pick another with --listen: %v", o.Listen, err)
+		}
+		_ = l.Close()
+	}
 	d := &Demo{URL: "http://" + net.JoinHostPort(host, port)}
 	ok := false
 	defer func() {
@@ -72,7 +81,8 @@ func Start(o Options) (*Demo, error) {
 		redisURL = "redis://" + mr.Addr() + "/0"
 	}
 
-	siteURL, err := d.serve(site())
+	standIn := o.StripeKey == "" || o.Price == ""
+	siteURL, err := d.serve(site(standIn))
 	if err != nil {
 		return nil, err
 	}
@@ -81,11 +91,11 @@ func Start(o Options) (*Demo, error) {
 	key, secret, apiURL := o.StripeKey, o.WebhookSecret, ""
 	products := fmt.Sprintf(`		product pro {
 			price %s
-			mode  %s
+			mode %s
 			paths /premium/*
 		}`, o.Price, orDefault(o.Mode, "payment"))
 	d.Stripe = "Stripe test mode"
-	if key == "" || o.Price == "" {
+	if standIn {
 		d.Stripe = "the offline Stripe stand-in"
 		key, secret = "sk_test_demo", "whsec_demo_"+randomHex(16)
 		stub := stripestub.New(stripestub.Config{
@@ -103,14 +113,14 @@ func Start(o Options) (*Demo, error) {
 		}
 		stub.SetBaseURL(apiURL)
 		products = `		product pro {
-			name  "Pro articles"
+			name "Pro articles"
 			price price_demo_pro
 			paths /premium/*
 		}
 		product club {
-			name  "Members' club"
+			name "Members' club"
 			price price_demo_club
-			mode  subscription
+			mode subscription
 			paths /club/*
 		}`
 	}
@@ -128,7 +138,7 @@ func Start(o Options) (*Demo, error) {
 	}
 	apiLine := ""
 	if apiURL != "" {
-		apiLine = "stripe_api_url        " + apiURL
+		apiLine = "\t\tstripe_api_url " + apiURL + "\n"
 	}
 	d.Caddyfile = fmt.Sprintf(`{
 	admin off
@@ -145,11 +155,10 @@ http://:%s {
 	basic_auth @members {
 %s	}
 	paywall {
-		stripe_secret_key     %s
+		stripe_secret_key %s
 		stripe_webhook_secret %s
-		%s
-		redis                 %s
-		session_secret        %s
+%s		redis %s
+		session_secret %s
 %s
 	}
 	reverse_proxy %s

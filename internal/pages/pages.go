@@ -102,6 +102,10 @@ type PayData struct {
 	ReturnTo string
 	// BackURL is the "Back to the site" link ("/" when empty).
 	BackURL string
+	// StandIn is set when payments go to a stand-in for Stripe
+	// (stripe_api_url: the offline demo, tests), so the page does not
+	// claim Stripe.
+	StandIn bool
 }
 
 // ProcessingData is the data of processing.html, shown when the customer is
@@ -133,6 +137,9 @@ type ProcessingData struct {
 	// StopAfterSeconds is how long the script keeps checking (300 when 0
 	// or less): delayed payment methods can take days.
 	StopAfterSeconds int
+	// StandIn is set when payments go to a stand-in for Stripe, as in
+	// PayData.
+	StandIn bool
 }
 
 // DefaultRefreshSeconds is the processing page's delay between checks when
