@@ -87,8 +87,8 @@ func TestBrowserAccessibility(t *testing.T) {
 	if _, err := chromedp.Call(b.ctx, network.ClearBrowserCookies, cdp.Empty{}); err != nil {
 		t.Fatal(err)
 	}
-	b.visit("pay (subscription)", "/paywall/pay?product=club", "#pay-club")
-	b.clickTo("stand-in checkout (subscription)", "#pay-club", "#stub-pay")
+	b.visit("pay (subscription: two prices, a trial)", "/paywall/pay?product=club", `label[for="price-club-1"]`)
+	b.clickTo("stand-in checkout (subscription with a trial)", "#pay-club", "#stub-pay")
 	b.clickTo("success", "#stub-pay", "main a.button")
 	b.wantPath("/paywall/success", nil)
 	wantContains(t, "success page", b.text("main h1"), "Payment received")
