@@ -43,8 +43,8 @@ func TestBrowserAccessibility(t *testing.T) {
 	// Error pages, before alice has paid anything.
 	b.visit("error: unknown product", "/paywall/pay?product=nope", "main h1")
 	wantContains(t, "unknown product page", b.text("main h1"), "Unknown product")
-	b.visit("error: portal without a subscription", "/paywall/portal", "main h1")
-	wantContains(t, "portal page", b.text("main h1"), "No subscription yet")
+	b.visit("error: portal without a billing account", "/paywall/portal", "main h1")
+	wantContains(t, "portal page", b.text("main h1"), "No billing account yet")
 	b.visit("error: unknown payment", "/paywall/success?session_id=nope", "main h1")
 	b.visit("error: no such paywall page", "/paywall/nope", "main h1")
 
