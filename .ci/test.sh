@@ -38,7 +38,7 @@ command -v npm >/dev/null || apt_missing+=(nodejs npm)
 if [ ${#apt_missing[@]} -gt 0 ]; then
 	echo "installing ${apt_missing[*]} from Debian's packages"
 	as_root apt-get update -qq
-	as_root env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends "${apt_missing[@]}" >/dev/null
+	as_root env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -qq "${apt_missing[@]}" >/dev/null
 fi
 for module in ${go_missing[@]+"${go_missing[@]}"}; do
 	echo "installing $module into .bin/"
