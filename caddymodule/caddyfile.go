@@ -60,6 +60,10 @@ func parseCaddyfile(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error)
 //		dispute_policy        revoke|keep
 //		past_due_grace        <duration>
 //
+//		console {                              # base_path/console
+//			admins <user...>                   # required; repeatable
+//		}
+//
 //		product <id> {                         # repeatable
 //			name   <name>
 //			price  <price_id>
@@ -128,6 +132,8 @@ func (p *Paywall) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 			p.DisputePolicy, err = oneArg(d, opt, oneOf(disputePolicyValues...))
 		case "past_due_grace":
 			p.PastDueGrace, err = durationArg(d, opt)
+		case "console":
+			p.Console, err = unmarshalConsole(d)
 		case "product":
 			var pr Product
 			pr, err = unmarshalProduct(d, products)
@@ -232,7 +238,7 @@ var (
 	paywallOptions = []string{
 		"stripe_secret_key", "stripe_webhook_secret", "stripe_api_url", "redis", "key_prefix",
 		"session_secret", "user", "login_url", "base_path", "on_store_error", "shadow",
-		"templates", "refund_policy", "dispute_policy", "past_due_grace", "product",
+		"templates", "refund_policy", "dispute_policy", "past_due_grace", "product", "console",
 	}
 	productOptions = []string{
 		"name", "price", "mode", "access_for", "paths", "except", "allow_promotion_codes",
