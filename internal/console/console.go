@@ -40,8 +40,8 @@ const Days = 30
 // bounds how many entries one page reads while filtering.
 const (
 	eventsLimit = 50
-	eventsRead = 5000
-	userTrail  = 50
+	eventsRead  = 5000
+	userTrail   = 50
 )
 
 // Product is one product of the paywall.
@@ -236,6 +236,10 @@ var csp = func() string {
 var funcs = template.FuncMap{
 	"shown": shown,
 	"add":   func(a, b int) int { return a + b },
+	// encode carries a user id in a form field as the store's key
+	// encoding (%XX for anything unusual), exact and free of control
+	// characters; the handler decodes it.
+	"encode": store.EncodeUser,
 	"when": func(t time.Time) string {
 		if t.IsZero() {
 			return "never"

@@ -90,9 +90,10 @@ func (c *Console) showUser(w http.ResponseWriter, r *http.Request, p userPage, s
 // change grants or revokes from the user page's forms, with the CLI's
 // store calls and the cause console:<admin>, then shows the user again.
 func (c *Console) change(w http.ResponseWriter, r *http.Request, v view, op string) {
-	user, product, forText := r.PostForm.Get("user"), r.PostForm.Get("product"), strings.TrimSpace(r.PostForm.Get("for"))
+	user, err := store.DecodeUser(r.PostForm.Get("user"))
+	product, forText := r.PostForm.Get("product"), strings.TrimSpace(r.PostForm.Get("for"))
 	p := userPage{view: v, User: user, Products: c.products(), For: forText}
-	if user == "" {
+	if err != nil || user == "" {
 		p.Error = "Give the user id."
 		c.showUser(w, r, p, http.StatusBadRequest)
 		return
@@ -116,7 +117,6 @@ func (c *Console) change(w http.ResponseWriter, r *http.Request, v view, op stri
 	defer cancel()
 	cause := "console:" + v.Admin
 	var res store.Result
-	var err error
 	if op == "grant" {
 		res, err = c.cfg.Store.AdminGrant(ctx, cause, user, product, forDur, c.now())
 	} else {
