@@ -37,7 +37,7 @@ func unmarshalConsole(d *caddyfile.Dispenser) (*ConsoleConfig, error) {
 		opt := d.Val()
 		switch opt {
 		case "admins":
-			admins, err := someArgs(d, opt, nil)
+			admins, err := someArgs(d, opt, func(string) error { return nil })
 			if err != nil {
 				return nil, fmt.Errorf("console: %w", err)
 			}
