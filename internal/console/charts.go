@@ -87,7 +87,7 @@ func newChart(id, title string, days []string, names []string, values [][]int64,
 				Color: palette[s%len(palette)], Title: day + ": " + names[s] + " " + format(v),
 			})
 		}
-		c.Rows = append(c.Rows, row)
+		c.Rows = append([]tableRow{row}, c.Rows...) // newest first
 	}
 	c.Summary = title + ", per day from " + c.First + " to " + c.Last + "; totals:"
 	for s, n := range names {

@@ -133,4 +133,3 @@ func TestUserAuditAndPages(t *testing.T) {
 }
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
-
