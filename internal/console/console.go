@@ -40,7 +40,7 @@ const Days = 30
 // bounds how many entries one page reads while filtering.
 const (
 	eventsLimit = 50
-	eventsRead  = 5000
+	eventsRead  = 2000
 	userTrail   = 50
 )
 
