@@ -31,6 +31,9 @@
 #   STARTUP_USERS=1000000 STARTUP_RUNS=3
 #   PARTS="wrk webhook startup"   which parts to run
 #   CASES="paid ungated unpaid_machine anon_browser"   which wrk cases
+#   CONSOLE=1          the gateway runs with `console { admins owner }` (its
+#                      counters on the hot path); run once with and once
+#                      without to compare the two ratios
 #   PROFILE=1          also take a CPU profile of the gateway Caddy (through
 #                      its admin endpoint, on only then) during a paid-path
 #                      wrk run (PROFILE_SECONDS=20) after the rounds, and
@@ -51,6 +54,7 @@ STARTUP_USERS=${STARTUP_USERS:-1000000}
 STARTUP_RUNS=${STARTUP_RUNS:-3}
 PARTS=${PARTS:-wrk webhook startup}
 PROFILE=${PROFILE:-0}
+CONSOLE=${CONSOLE:-0}
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/paywall-bench.XXXXXX")
@@ -205,6 +209,7 @@ http://127.0.0.1:$1 {
 			price price_bench
 			paths /premium/*
 		}
+$([[ $CONSOLE == 1 ]] && printf '\t\tconsole {\n\t\t\tadmins owner\n\t\t}' || true)
 	}
 	reverse_proxy 127.0.0.1:$UP_PORT
 }
@@ -379,7 +384,7 @@ if [[ " $PARTS " == *" wrk "* ]]; then
 	done
 
 	echo
-	echo "Throughput ratio gateway / bare reverse_proxy (req/s), same binary, same upstream, same run"
+	echo "Throughput ratio gateway / bare reverse_proxy (req/s), same binary, same upstream, same run$([[ $CONSOLE == 1 ]] && echo ", console on" || true)"
 	printf '%-26s' "case"
 	for ((r = 1; r <= ROUNDS; r++)); do printf '%8s' "r$r"; done
 	printf '%9s%8s%5s %14s %14s\n' median target met "bare req/s" "gateway req/s"
