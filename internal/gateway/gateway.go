@@ -54,8 +54,12 @@ type Gateway struct {
 	sessions *cookieSessions
 	pages    *pages.Set
 	prices   *priceCache
-	log      *zap.Logger
-	now      func() time.Time
+	// checkouts limits Checkout Session creation per user.
+	checkouts *userLimiter
+	// webhookReadTimeout bounds reading a webhook's body.
+	webhookReadTimeout time.Duration
+	log                *zap.Logger
+	now                func() time.Time
 
 	// OnWebhook, when set, is told what each webhook delivery did
 	// (metrics).
@@ -104,6 +108,8 @@ func New(cfg Config, d Deps) (*Gateway, error) {
 		g.now = time.Now
 	}
 	g.prices = newPriceCache(d.API, g.now)
+	g.checkouts = newUserLimiter(checkoutBurst, checkoutInterval, checkoutUsers)
+	g.webhookReadTimeout = webhookReadTimeout
 	if d.Applier.Changed == nil {
 		d.Applier.Changed = g.invalidate
 	}
