@@ -63,6 +63,7 @@ func (p *Paywall) Provision(ctx caddy.Context) error {
 		WebhookSecrets:    p.resolved.webhookSecrets,
 		SessionSecret:     p.resolved.sessionSecret,
 		AllowOnStoreError: p.OnStoreError == "allow",
+		StandIn:           stripeapi.IsStandIn(p.resolved.apiURL),
 	}, gateway.Deps{
 		Store: parts.store, Reader: p.entitlementReader(client, parts.store),
 		API: parts.api, Applier: parts.applier, Pages: pageSet, Log: p.logger,

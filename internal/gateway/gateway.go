@@ -37,6 +37,9 @@ type Config struct {
 	// AllowOnStoreError lets gated requests pass when Redis fails
 	// (on_store_error allow); otherwise they get 503.
 	AllowOnStoreError bool
+	// StandIn: the Stripe API is a stand-in (stripe_api_url), so the
+	// pages do not claim Stripe.
+	StandIn bool
 }
 
 // Entitlements reads a user's grants: the store, or a cache in front of it.

@@ -100,6 +100,10 @@ type PayData struct {
 	ReturnTo string
 	// BackURL is the "Back to the site" link ("/" when empty).
 	BackURL string
+	// StandIn is set when payments go to a stand-in for Stripe
+	// (stripe_api_url: the offline demo, tests), so the page does not
+	// claim Stripe.
+	StandIn bool
 }
 
 // ProcessingData is the data of processing.html, shown when the customer is
@@ -116,6 +120,9 @@ type ProcessingData struct {
 	BackURL string
 	// RefreshSeconds is the delay between checks (5 when 0 or less).
 	RefreshSeconds int
+	// StandIn is set when payments go to a stand-in for Stripe, as in
+	// PayData.
+	StandIn bool
 }
 
 // DefaultRefreshSeconds is the processing page's refresh delay when
