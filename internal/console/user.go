@@ -23,6 +23,7 @@ type userPage struct {
 	Trail    []store.AuditEntry
 	Products []Product
 	Done     string // what the last form did
+	DoneOp   string // grant or revoke
 	Error    string
 	For      string
 }
@@ -39,7 +40,7 @@ type grantRow struct {
 func (c *Console) user(w http.ResponseWriter, r *http.Request, v view) {
 	q := r.URL.Query()
 	p := userPage{view: v, User: q.Get("user"), Products: c.products()}
-	switch q.Get("done") {
+	switch p.DoneOp = q.Get("done"); p.DoneOp {
 	case "grant":
 		p.Done = "Granted " + c.productName(q.Get("product")) + "."
 	case "revoke":
