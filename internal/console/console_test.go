@@ -53,7 +53,7 @@ func newFixture(t *testing.T, redisURL string) *fixture {
 	api := stripeclient.New("sk_test_123", &stripe.Backends{API: stripe.GetBackendWithConfig(stripe.APIBackend,
 		&stripe.BackendConfig{URL: stripe.String(fmt.Sprintf("http://127.0.0.1:%d", testenv.FreePort(t))),
 			MaxNetworkRetries: stripe.Int64(0), LeveledLogger: &stripe.LeveledLogger{Level: stripe.LevelNull}})})
-	products := []gateway.Product{{ID: "pro", Name: "Pro articles", Price: "price_pro", Mode: "payment"}, {ID: "course", Price: "price_course", Mode: "subscription"}}
+	products := []gateway.Product{{ID: "pro", Name: "Pro articles", Prices: []string{"price_pro"}, Mode: "payment"}, {ID: "course", Prices: []string{"price_course"}, Mode: "subscription"}}
 	gw, err := gateway.New(gateway.Config{BasePath: "/paywall", Products: products,
 		WebhookSecrets: []string{"whsec_test"}, SessionSecret: sessionSecret},
 		gateway.Deps{Store: st, API: api, Applier: &events.Applier{Store: st, API: api}})
