@@ -45,10 +45,15 @@ type browserRun struct {
 // startBrowserDemo starts the demo (embedded Redis, the Stripe stand-in, the
 // small site, Caddy with the paywall) and a headless Chromium whose every
 // request carries the basic_auth login of user.
-func startBrowserDemo(t *testing.T, user string) *browserRun {
+func startBrowserDemo(t *testing.T, user string, demoOpts ...demo.Options) *browserRun {
 	t.Helper()
 	port := testenv.FreePort(t)
-	d, err := demo.Start(demo.Options{Listen: fmt.Sprintf("127.0.0.1:%d", port)})
+	o := demo.Options{}
+	if len(demoOpts) > 0 {
+		o = demoOpts[0]
+	}
+	o.Listen = fmt.Sprintf("127.0.0.1:%d", port)
+	d, err := demo.Start(o)
 	if err != nil {
 		t.Fatalf("starting the demo: %v", err)
 	}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/caddy-paywall/caddy-paywall/internal/gateway"
 	"github.com/caddy-paywall/caddy-paywall/internal/paths"
+	"github.com/caddy-paywall/caddy-paywall/internal/tally"
 )
 
 func init() {
@@ -127,6 +128,9 @@ type Paywall struct {
 	// Default: the built-in pages.
 	Templates string `json:"templates,omitempty"`
 
+	// The site owner's console at base_path/console. Default: off.
+	Console *ConsoleConfig `json:"console,omitempty"`
+
 	gateway         *gateway.Gateway
 	gates           paths.Gates
 	resolved        resolvedSecrets
@@ -136,6 +140,7 @@ type Paywall struct {
 	logger          *zap.Logger
 	metrics         *metrics
 	stopFollow      context.CancelFunc // ends the cache's subscription
+	tally           *tally.Tally       // the console's counters; nil without a console
 }
 
 // resolvedSecrets are the secrets with their placeholders resolved.

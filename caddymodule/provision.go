@@ -74,7 +74,7 @@ func (p *Paywall) Provision(ctx caddy.Context) error {
 		return fmt.Errorf("paywall: %v", err)
 	}
 	p.gateway.OnWebhook = p.metrics.webhook
-	return nil
+	return p.provisionConsole(parts.store)
 }
 
 // resolveSecrets resolves the placeholders ({env.*}, {file.*}) in the
@@ -148,6 +148,7 @@ func (p *Paywall) entitlementReader(rc redis.UniversalClient, st *store.Store) g
 // Cleanup releases the shared Redis client; it works after a Provision
 // that failed half-way.
 func (p *Paywall) Cleanup() error {
+	p.stopConsole()
 	if p.stopFollow != nil {
 		p.stopFollow()
 		p.stopFollow = nil
