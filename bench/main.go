@@ -42,7 +42,7 @@ type config struct {
 func parseFlags() config {
 	var c config
 	parts := flag.String("parts", "wrk,webhook,startup", "parts to run, comma-separated: wrk, webhook, startup, soak")
-	flag.StringVar(&c.cases, "cases", "paid,ungated,unpaid-machine,anon-browser,paid-forward_auth,paid-whoami", "wrk cases (the A/A control always runs)")
+	flag.StringVar(&c.cases, "cases", "paid,paid-console,ungated,unpaid-machine,anon-browser,paid-forward_auth,paid-whoami", "wrk cases (the A/A control always runs)")
 	flag.IntVar(&c.pairs, "pairs", 9, "adjacent pairs (bare run, then the case's run) per case")
 	flag.DurationVar(&c.duration, "duration", 3*time.Second, "length of each timed wrk run")
 	flag.IntVar(&c.connections, "connections", 32, "wrk connections (wrk runs one thread)")

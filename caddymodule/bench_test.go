@@ -71,7 +71,7 @@ func counterValue(c prometheus.Counter) float64 {
 // benchPaywall provisions a paywall as Caddy would (user from the X-User
 // header, one product on /premium/*), grants alice, and waits until her
 // request is answered from a live, warm cache.
-func benchPaywall(b *testing.B) *Paywall {
+func benchPaywall(b *testing.B, configure ...func(*Paywall)) *Paywall {
 	b.Helper()
 	redisURL := testenv.RedisURL(b)
 	prefix := testenv.UniquePrefix()
@@ -85,6 +85,9 @@ func benchPaywall(b *testing.B) *Paywall {
 		User:                 "{http.request.header.X-User}",
 		LoginURL:             "/login?next={http.paywall.return_to}",
 		Products:             []Product{{ID: "pro", Name: "Pro", Price: "price_pro", Paths: []string{"/premium/*"}}},
+	}
+	for _, f := range configure {
+		f(p)
 	}
 	ctx, cancel := caddy.NewContext(caddy.Context{Context: context.Background()})
 	b.Cleanup(cancel)

@@ -73,6 +73,10 @@ func parseCaddyfile(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error)
 //		automatic_tax         [on|off]         # Stripe Tax on Checkout
 //		tax_id_collection     [on|off]         # customers may enter a VAT or tax id
 //
+//		console {                              # base_path/console
+//			admins <user...>                   # required; repeatable
+//		}
+//
 //		product <id> {                         # repeatable
 //			name   <name>
 //			description <text>                 # what it opens, on the pay page
@@ -154,6 +158,8 @@ func (p *Paywall) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 			p.AutomaticTax, err = onOff(d, opt)
 		case "tax_id_collection":
 			p.TaxIDCollection, err = onOff(d, opt)
+		case "console":
+			p.Console, err = unmarshalConsole(d)
 		case "product":
 			var pr Product
 			pr, err = unmarshalProduct(d, products)
@@ -288,7 +294,7 @@ var (
 		"stripe_secret_key", "stripe_webhook_secret", "stripe_api_url", "redis", "redis_min_replicas", "key_prefix",
 		"session_secret", "user", "whoami", "login_url", "base_path", "on_store_error", "shadow",
 		"templates", "refund_policy", "dispute_policy", "past_due_grace", "automatic_tax",
-		"tax_id_collection", "product",
+		"tax_id_collection", "product", "console",
 	}
 	productOptions = []string{
 		"name", "description", "price", "mode", "trial", "access_for", "paths", "except",

@@ -13,7 +13,6 @@ import (
 	"github.com/caddy-paywall/caddy-paywall/internal/admin"
 	"github.com/caddy-paywall/caddy-paywall/internal/events"
 	"github.com/caddy-paywall/caddy-paywall/internal/reconcile"
-	"github.com/caddy-paywall/caddy-paywall/internal/store"
 	"github.com/caddy-paywall/caddy-paywall/internal/stripeapi"
 )
 
@@ -102,13 +101,7 @@ func grantCommand() *cobra.Command {
 			if err := pw.knowsProduct(product); err != nil {
 				return err
 			}
-			now := time.Now()
-			req := store.GrantRequest{Meta: store.Meta{Cause: "admin", Created: now.Unix(), Now: now},
-				User: user, Product: product, Source: store.SourceAdmin}
-			if forDur > 0 {
-				req.Expires = now.Add(forDur).Unix()
-			}
-			res, err := pw.store.Grant(context.Background(), req)
+			res, err := pw.store.AdminGrant(context.Background(), "admin", user, product, forDur, time.Now())
 			if err != nil {
 				return err
 			}
@@ -129,10 +122,7 @@ func revokeCommand() *cobra.Command {
 		"Closes every grant of the product for the user. Only a new payment opens it again. The audit stream records it with cause admin.",
 		&f, func() error { return errors.Join(requireFlag("user", user), requireFlag("product", product)) },
 		func(cmd *cobra.Command, pw *cliPaywall) error {
-			now := time.Now()
-			res, err := pw.store.Revoke(context.Background(), store.RevokeRequest{
-				Meta:   store.Meta{Cause: "admin", Created: now.Unix(), Now: now},
-				Source: store.SourceAdmin, User: user, Product: product})
+			res, err := pw.store.AdminRevoke(context.Background(), "admin", user, product, time.Now())
 			if err != nil {
 				return err
 			}

@@ -62,7 +62,8 @@ func runDemo(cmd *cobra.Command, o demo.Options) error {
 	fmt.Fprintf(out, "\ncaddy-paywall demo, using %s\n\n", d.Stripe)
 	fmt.Fprintf(out, "  open     %s/\n", d.URL)
 	fmt.Fprintf(out, "  log in   alice / %s   or   bob / %s\n", demo.Users["alice"], demo.Users["bob"])
-	fmt.Fprintf(out, "  then     open a premium article, pay on the checkout page, and read it\n\n")
+	fmt.Fprintf(out, "  then     open a premium article, pay on the checkout page, and read it\n")
+	fmt.Fprintf(out, "  console  %s/paywall/console   as %s / %s\n\n", d.URL, demo.ConsoleAdmin, demo.Users[demo.ConsoleAdmin])
 	fmt.Fprintf(out, "Press Ctrl-C to stop.\n")
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)

@@ -9,7 +9,21 @@ import (
 
 	"github.com/caddy-paywall/caddy-paywall/internal/gateway"
 	"github.com/caddy-paywall/caddy-paywall/internal/store"
+	"github.com/caddy-paywall/caddy-paywall/internal/tally"
 )
+
+// countFor is the console counter of a decision.
+func countFor(o gateway.Outcome) tally.Counter {
+	switch o {
+	case gateway.Pass:
+		return tally.Pass
+	case gateway.Login:
+		return tally.Login
+	case gateway.Pay:
+		return tally.Pay
+	}
+	return tally.StoreError
+}
 
 // metrics are the paywall's series in Caddy's Prometheus registry (served
 // by Caddy's metrics endpoint). Ungated requests are not counted: they cost
@@ -23,6 +37,9 @@ type metrics struct {
 	// Resolved once: a label lookup per request costs more than the count.
 	byOutcome              map[gateway.Outcome]prometheus.Counter
 	cacheHits, cacheMisses prometheus.Counter
+
+	// The console's in-memory counters (nil without a console).
+	tally *tally.Tally
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
@@ -78,6 +95,9 @@ func (m *metrics) cacheHit()  { m.cacheHits.Inc() }
 func (m *metrics) cacheMiss() { m.cacheMisses.Inc() }
 
 func (m *metrics) decision(o gateway.Outcome) {
+	if m.tally != nil {
+		m.tally.Add(countFor(o))
+	}
 	if c, ok := m.byOutcome[o]; ok {
 		c.Inc()
 		return

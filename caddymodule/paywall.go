@@ -11,6 +11,7 @@ import (
 
 	"github.com/caddy-paywall/caddy-paywall/internal/gateway"
 	"github.com/caddy-paywall/caddy-paywall/internal/paths"
+	"github.com/caddy-paywall/caddy-paywall/internal/tally"
 	"github.com/caddy-paywall/caddy-paywall/internal/whoami"
 )
 
@@ -89,7 +90,7 @@ type Paywall struct {
 	LoginURL string `json:"login_url,omitempty"`
 
 	// Path under which the paywall serves its endpoints (pay, checkout,
-	// success, cancel, portal, webhook, healthz). Never gated.
+	// success, status, cancel, portal, webhook, healthz). Never gated.
 	// Default: /paywall.
 	BasePath string `json:"base_path,omitempty"`
 
@@ -138,6 +139,9 @@ type Paywall struct {
 	// Default: the built-in pages.
 	Templates string `json:"templates,omitempty"`
 
+	// The site owner's console at base_path/console. Default: off.
+	Console *ConsoleConfig `json:"console,omitempty"`
+
 	gateway         *gateway.Gateway
 	gates           paths.Gates
 	resolved        resolvedSecrets
@@ -150,6 +154,7 @@ type Paywall struct {
 	whoami          *whoami.Resolver   // set when Whoami is
 	headerIdentity  bool               // User reads the request: endpoints trust only the paywall's cookie
 	identity        *identityMetrics
+	tally           *tally.Tally // the console's counters; nil without a console
 }
 
 // resolvedSecrets are the secrets with their placeholders resolved.

@@ -77,7 +77,7 @@ func (p *Paywall) Provision(ctx caddy.Context) error {
 		return fmt.Errorf("paywall: %v", err)
 	}
 	p.gateway.OnWebhook = p.metrics.webhook
-	return nil
+	return p.provisionConsole(parts.store)
 }
 
 // resolveSecrets resolves the placeholders ({env.*}, {file.*}) in the
@@ -154,6 +154,7 @@ func (p *Paywall) Cleanup() error {
 	if p.whoami != nil {
 		p.whoami.Close()
 	}
+	p.stopConsole()
 	if p.stopFollow != nil {
 		p.stopFollow()
 		p.stopFollow = nil

@@ -127,6 +127,11 @@ func (p *Paywall) Validate() error {
 	if p.PastDueGrace < 0 {
 		return fmt.Errorf("paywall: past_due_grace must not be negative")
 	}
+	if p.Console != nil {
+		if err := p.Console.validate(); err != nil {
+			return fmt.Errorf("paywall: %v", err)
+		}
+	}
 
 	ids := make(map[string]bool, len(p.Products))
 	subscriptionPrices := make(map[string]string) // price → product

@@ -32,7 +32,11 @@ type Options struct {
 }
 
 // Users are the demo's logins (basic_auth).
-var Users = map[string]string{"alice": "alice-pays", "bob": "bob-pays"}
+var Users = map[string]string{"alice": "alice-pays", "bob": "bob-pays", "owner": "owner-reads"}
+
+// ConsoleAdmin is the demo's site owner: the console at /paywall/console
+// lets them in.
+const ConsoleAdmin = "owner"
 
 // Demo is a running demo's parts; Caddyfile is what to load into Caddy.
 type Demo struct {
@@ -105,6 +109,9 @@ func Start(o Options) (*Demo, error) {
 				{ID: "price_demo_club_yearly", ProductName: "Members' club", ProductID: "prod_demo_club", UnitAmount: 5000, Currency: "usd", Recurring: "year"},
 			},
 			WebhookURL: webhookURL, WebhookSecret: secret,
+			// A "bank transfer" button: the processing page, and a
+			// payment confirmed later from the stand-in's page.
+			DelayedOption: true,
 		})
 		if apiURL, err = d.serve(stub); err != nil {
 			return nil, err
@@ -129,7 +136,7 @@ func Start(o Options) (*Demo, error) {
 	}
 
 	var logins strings.Builder
-	for _, u := range []string{"alice", "bob"} {
+	for _, u := range []string{"alice", "bob", ConsoleAdmin} {
 		hash, err := bcrypt.GenerateFromPassword([]byte(Users[u]), bcrypt.DefaultCost)
 		if err != nil {
 			return nil, err
@@ -159,11 +166,14 @@ http://:%s {
 		stripe_webhook_secret %s
 %s		redis %s
 		session_secret %s
+		console {
+			admins %s
+		}
 %s
 	}
 	reverse_proxy %s
 }
-`, port, bindHost(host), logins.String(), key, secret, apiLine, redisURL, randomHex(32), products, strings.TrimPrefix(siteURL, "http://"))
+`, port, bindHost(host), logins.String(), key, secret, apiLine, redisURL, randomHex(32), ConsoleAdmin, products, strings.TrimPrefix(siteURL, "http://"))
 	ok = true
 	return d, nil
 }

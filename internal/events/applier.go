@@ -97,8 +97,17 @@ func (a *Applier) productForPrice(price string) (Product, bool) {
 }
 
 // meta builds the store metadata of a change caused by evt.
+// Refunds and disputes are counted for the console with the event, by
+// whichever script records it (a revoke or a plain acknowledgement).
 func (a *Applier) meta(evt Event) store.Meta {
-	return store.Meta{EventID: evt.ID, Cause: evt.ID, Created: evt.Created, Now: a.now()}
+	m := store.Meta{EventID: evt.ID, Cause: evt.ID, Created: evt.Created, Now: a.now()}
+	switch evt.Type {
+	case "charge.refunded":
+		m.Tally = &store.Tally{Refunds: 1}
+	case "charge.dispute.created":
+		m.Tally = &store.Tally{Disputes: 1}
+	}
+	return m
 }
 
 // Outcome says what happened to an event; it labels metrics and logs.

@@ -92,6 +92,8 @@ type Session struct {
 	Subscription      ID                `json:"subscription"`
 	Created           int64             `json:"created"`
 	Livemode          bool              `json:"livemode"`
+	AmountTotal       int64             `json:"amount_total"`
+	Currency          string            `json:"currency"`
 }
 
 // Paid reports whether the session is complete and its money settled (or
@@ -142,6 +144,8 @@ type Invoice struct {
 	PaymentIntent ID     `json:"payment_intent"`
 	Charge        ID     `json:"charge"`
 	Paid          bool   `json:"paid"`
+	AmountPaid    int64  `json:"amount_paid"`
+	Currency      string `json:"currency"`
 }
 
 // Subscription is the part of a Subscription the gateway reads, as fetched

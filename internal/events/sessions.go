@@ -93,6 +93,8 @@ func (a *Applier) fulfil(ctx context.Context, s Session, m store.Meta) (store.Re
 		source = s.ID
 	}
 	p, _ := a.product(productID)
+	// A subscription's payments are counted from its invoices.
+	m.Tally = &store.Tally{Payments: 1, Amount: s.AmountTotal, Currency: s.Currency, PerSource: true}
 	return a.Store.Grant(ctx, store.GrantRequest{
 		Meta:            m,
 		User:            user,

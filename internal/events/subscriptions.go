@@ -17,7 +17,7 @@ func (a *Applier) subscriptionEvent(ctx context.Context, evt Event) (Outcome, er
 	if err := evt.decodeObject(&obj); err != nil {
 		return "", err
 	}
-	return a.applySubscription(ctx, evt, obj.ID, false)
+	return a.applySubscription(ctx, evt, obj.ID, false, nil)
 }
 
 // invoiceEvent records a subscription invoice's payment intent and charge,
@@ -58,10 +58,14 @@ func (a *Applier) invoiceEvent(ctx context.Context, evt Event) (Outcome, error) 
 			}
 		}
 	}
-	return a.applySubscription(ctx, evt, string(inv.Subscription), paid)
+	var t *store.Tally
+	if paid {
+		t = &store.Tally{Payments: 1, Amount: inv.AmountPaid, Currency: inv.Currency}
+	}
+	return a.applySubscription(ctx, evt, string(inv.Subscription), paid, t)
 }
 
-func (a *Applier) applySubscription(ctx context.Context, evt Event, id string, payment bool) (Outcome, error) {
+func (a *Applier) applySubscription(ctx context.Context, evt Event, id string, payment bool, t *store.Tally) (Outcome, error) {
 	if id == "" {
 		return "", ErrMalformed
 	}
@@ -73,7 +77,9 @@ func (a *Applier) applySubscription(ctx context.Context, evt Event, id string, p
 	if !ok {
 		return a.acknowledge(ctx, evt, Ignored)
 	}
-	state := a.subscriptionState(sub, user, product, a.meta(evt))
+	m := a.meta(evt)
+	m.Tally = t
+	state := a.subscriptionState(sub, user, product, m)
 	state.Payment = payment
 	return a.result(a.Store.SetSubscription(ctx, state))
 }

@@ -13,6 +13,7 @@ import (
 
 	"github.com/caddy-paywall/caddy-paywall/internal/events"
 	"github.com/caddy-paywall/caddy-paywall/internal/paths"
+	"github.com/caddy-paywall/caddy-paywall/internal/tally"
 )
 
 // checkoutExpiry is how long a Checkout Session lives after its pay page
@@ -87,6 +88,7 @@ func (g *Gateway) serveCheckout(w http.ResponseWriter, r *http.Request, user str
 			"We could not reach the payment provider. Please try again in a moment.", user)
 		return
 	}
+	g.Tally.Add(tally.Checkout)
 	d.User, d.ReturnTo = user, returnTo
 	g.sessions.save(w, r, sess, d)
 	http.Redirect(w, r, cs.URL, http.StatusSeeOther)

@@ -23,6 +23,10 @@ func (g *Gateway) IsEndpoint(path string) bool {
 // ServeEndpoint serves the endpoints under base_path. user is the `user`
 // placeholder's value ("" when the site's auth did not run here).
 func (g *Gateway) ServeEndpoint(w http.ResponseWriter, r *http.Request, user string, login LoginURLFunc) {
+	if consolePath(strings.TrimPrefix(r.URL.Path, g.cfg.BasePath)) {
+		g.serveConsole(w, r, user, login)
+		return
+	}
 	switch strings.TrimPrefix(r.URL.Path, g.cfg.BasePath) {
 	case "/webhook":
 		if only(w, r, http.MethodPost) {
@@ -43,6 +47,10 @@ func (g *Gateway) ServeEndpoint(w http.ResponseWriter, r *http.Request, user str
 	case "/success":
 		if only(w, r, http.MethodGet, http.MethodHead) {
 			g.serveSuccess(w, r, user, login)
+		}
+	case "/status":
+		if only(w, r, http.MethodGet, http.MethodHead) {
+			g.serveStatus(w, r, user)
 		}
 	case "/cancel":
 		if only(w, r, http.MethodGet, http.MethodHead) {

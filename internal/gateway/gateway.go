@@ -1,6 +1,6 @@
 // Package gateway is the paywall's HTTP side, free of Caddy: the decision
 // for a gated request and the endpoints under base_path (pay, checkout,
-// success, cancel, portal, webhook, healthz). caddymodule wires it into a
+// success, status, cancel, portal, webhook, healthz). caddymodule wires it into a
 // Caddy handler.
 package gateway
 
@@ -15,6 +15,7 @@ import (
 	"github.com/caddy-paywall/caddy-paywall/internal/events"
 	"github.com/caddy-paywall/caddy-paywall/internal/pages"
 	"github.com/caddy-paywall/caddy-paywall/internal/store"
+	"github.com/caddy-paywall/caddy-paywall/internal/tally"
 )
 
 // Product is one thing for sale.
@@ -73,6 +74,10 @@ type Gateway struct {
 	// OnWebhook, when set, is told what each webhook delivery did
 	// (metrics).
 	OnWebhook func(WebhookResult)
+	// Console, when set, serves base_path/console (see console.go).
+	Console Console
+	// Tally, when set, counts pay pages shown and checkouts started.
+	Tally *tally.Tally
 }
 
 // Deps are the parts a Gateway works with.

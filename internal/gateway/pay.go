@@ -5,6 +5,7 @@ import (
 
 	"github.com/caddy-paywall/caddy-paywall/internal/pages"
 	"github.com/caddy-paywall/caddy-paywall/internal/paths"
+	"github.com/caddy-paywall/caddy-paywall/internal/tally"
 )
 
 // nonceLifetime bounds how long a pay page's form stays usable. The
@@ -61,6 +62,7 @@ func (g *Gateway) servePay(w http.ResponseWriter, r *http.Request, user string, 
 	for _, p := range products {
 		data.Products = append(data.Products, g.productView(r.Context(), p))
 	}
+	g.Tally.Add(tally.PayPage)
 	_ = g.pages.Render(w, http.StatusOK, "pay", data)
 }
 

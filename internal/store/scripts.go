@@ -46,6 +46,11 @@ type scriptMeta struct {
 	TombTTL    int64  `json:"tomb_ttl"`
 	PendingTTL int64  `json:"pending_ttl"`
 	AuditMax   int64  `json:"audit_max"`
+	// The console's counters (stats.go).
+	Tally      *Tally `json:"tally,omitempty"`
+	StatsKey   string `json:"stats_key"`
+	StatsTTL   int64  `json:"stats_ttl"`
+	AuditOfMax int64  `json:"audit_of_max"`
 }
 
 // normalize fills what a Meta may leave out: Now (the wall clock),
@@ -72,6 +77,8 @@ func (s *Store) run(ctx context.Context, sc *redis.Script, what string, m Meta, 
 		NowMs: m.Now.UnixMilli(), Event: m.EventID, Cause: m.Cause, Created: m.Created,
 		EventTTL: int64(EventTTL / time.Second), TombTTL: int64(TombstoneTTL / time.Second),
 		PendingTTL: int64(PendingTTL / time.Second), AuditMax: auditMaxLen,
+		Tally: m.Tally, StatsKey: s.StatsKey(Day(m.Now)), StatsTTL: int64(StatsRetention / time.Second),
+		AuditOfMax: auditOfMax,
 	})
 	if err != nil {
 		return Result{}, fmt.Errorf("store: %s: %w", what, err)

@@ -92,6 +92,9 @@ type Meta struct {
 	Created int64
 	// Now is the wall clock (a seam for tests).
 	Now time.Time
+	// Tally, when set, is added to the day's counters (stats.go) by the
+	// same script: once per event id, or once per source (PerSource).
+	Tally *Tally
 }
 
 // Result says what a change did.

@@ -64,6 +64,7 @@ else
   audit("grant", u, prod, src, expires > 0 and string.format("expires %.0f", expires) or "")
 end
 if not admin then
+  tally() -- the payment, counted once whichever path fulfils it first
   remember(src, u, prod)
   remember(req.payment_intent, u, prod)
   remember(req.checkout_session, u, prod)

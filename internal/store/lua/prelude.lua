@@ -126,9 +126,61 @@ local function putGrant(u, field, g, old)
   if differs(old, g) then touch(u) end
 end
 
+local gone = {} -- user -> {product = true}: grants deleted (a plan change)
 local function delGrant(u, field)
   redis.call("HDEL", userKey(u), field)
   touch(u)
+  gone[u] = gone[u] or {}
+  gone[u][string.match(field, "^[^|]*")] = true
+end
+
+-- tally adds meta.tally to the day's counters (stats.go), at most once per
+-- script. finish() calls it for an event's tally (the event marker makes a
+-- redelivery count nothing); a body calls it where a source is first
+-- applied, for a per-source tally.
+local tallied = false
+local function tally()
+  local t = meta.tally
+  if tallied or t == nil or t == cjson.null then return end
+  tallied = true
+  local k = meta.stats_key
+  for _, f in ipairs({"payments", "refunds", "disputes"}) do
+    if num(t[f]) ~= 0 then redis.call("HINCRBY", k, f, string.format("%.0f", num(t[f]))) end
+  end
+  if num(t.amount) ~= 0 and str(t.currency) ~= "" then
+    redis.call("HINCRBY", k, "revenue:" .. string.lower(str(t.currency)), string.format("%.0f", num(t.amount)))
+  end
+  redis.call("EXPIRE", k, meta.stats_ttl)
+end
+
+-- holders keeps <p>holders:<product> (user -> end of the latest live
+-- grant, +inf for never) for a user whose grants changed, so the console
+-- counts live entitlements with ZCOUNT instead of a scan.
+local function holders(u)
+  local best = {}
+  for _, e in ipairs(allGrants(u)) do
+    local g = e.g
+    local p = str(g.product)
+    if p ~= "" then
+      if liveAt(g, now) then
+        local ends = num(g.expires)
+        if ends == 0 then ends = math.huge end
+        if best[p] == nil or best[p] == false or ends > best[p] then best[p] = ends end
+      elseif best[p] == nil then
+        best[p] = false
+      end
+    end
+  end
+  for p in pairs(gone[u] or {}) do
+    if best[p] == nil then best[p] = false end
+  end
+  for p, ends in pairs(best) do
+    if ends then
+      redis.call("ZADD", P .. "holders:" .. p, ends == math.huge and "+inf" or string.format("%.0f", ends), u)
+    else
+      redis.call("ZREM", P .. "holders:" .. p, u)
+    end
+  end
 end
 
 local function remember(id, u, product)
@@ -155,12 +207,21 @@ end
 local function finish()
   local ms = string.format("%.0f", nowMs)
   for _, a in ipairs(audits) do
-    redis.call("XADD", P .. "audit", "MAXLEN", "~", meta.audit_max, "*",
+    local id = redis.call("XADD", P .. "audit", "MAXLEN", "~", meta.audit_max, "*",
       "action", a[1], "user", a[2], "product", a[3], "source", a[4],
       "cause", cause, "detail", a[5], "time", ms)
+    if a[2] ~= "" then -- the user's trail, for the console
+      local k = P .. "audit-of:" .. enc(a[2])
+      redis.call("LPUSH", k, id)
+      redis.call("LTRIM", k, 0, meta.audit_of_max - 1)
+    end
   end
   for _, u in ipairs(touchedOrder) do
+    holders(u)
     redis.call("PUBLISH", P .. "changes", u)
+  end
+  if eventId ~= "" and meta.tally and meta.tally ~= cjson.null and meta.tally.per_source ~= true then
+    tally()
   end
   if eventId ~= "" then
     redis.call("SET", P .. "event:" .. eventId, "1", "EX", meta.event_ttl)
