@@ -12,7 +12,9 @@ import (
 	"github.com/stripe/stripe-go/v76/client"
 	"go.uber.org/zap"
 
+	"github.com/caddy-paywall/caddy-paywall/internal/crawlers"
 	"github.com/caddy-paywall/caddy-paywall/internal/events"
+	"github.com/caddy-paywall/caddy-paywall/internal/meter"
 	"github.com/caddy-paywall/caddy-paywall/internal/pages"
 	"github.com/caddy-paywall/caddy-paywall/internal/store"
 )
@@ -36,6 +38,9 @@ type Config struct {
 	// AllowOnStoreError lets gated requests pass when Redis fails
 	// (on_store_error allow); otherwise they get 503.
 	AllowOnStoreError bool
+	// FreeViews are the products' free views (product id -> limit);
+	// counted by Deps.Meter.
+	FreeViews map[string]meter.Limit
 }
 
 // Entitlements reads a user's grants: the store, or a cache in front of it.
@@ -55,6 +60,8 @@ type Gateway struct {
 	prices   *priceCache
 	log      *zap.Logger
 	now      func() time.Time
+	meter    *meter.Meter
+	crawlers *crawlers.Verifier
 
 	// OnWebhook, when set, is told what each webhook delivery did
 	// (metrics).
@@ -71,6 +78,10 @@ type Deps struct {
 	Pages   *pages.Set
 	Log     *zap.Logger
 	Now     func() time.Time
+	// Meter counts free views; nil when no product has any.
+	Meter *meter.Meter
+	// Crawlers verifies search crawlers; nil lets none in.
+	Crawlers *crawlers.Verifier
 }
 
 // New builds a Gateway. It does not contact Redis or Stripe.
@@ -85,6 +96,7 @@ func New(cfg Config, d Deps) (*Gateway, error) {
 	g := &Gateway{
 		cfg: cfg, store: d.Store, reader: d.Reader, api: d.API, applier: d.Applier,
 		sessions: sess, pages: d.Pages, log: d.Log, now: d.Now,
+		meter: d.Meter, crawlers: d.Crawlers,
 	}
 	if g.reader == nil {
 		g.reader = d.Store

@@ -5,11 +5,8 @@
 // Rules:
 //   - One meter per user and product, in Redis under the store's key prefix
 //     (so its {hash tag} keeps it in the same Cluster slot), the user id
-//     encoded as the store encodes it:
-//
-//     <p>free-views:<product>:<user>   hash: page -> first view (unix ms),
-//     plus "@start" and "@end" (unix ms)
-//
+//     encoded as the store encodes it: <p>free-views:<product>:<user>, a
+//     hash of page -> first view (unix ms), plus "@start" and "@end".
 //   - Pages are distinct paths: the request path as is, so "/a" and "/a/"
 //     are two pages; a path longer than 200 bytes is kept as its SHA-256.
 //   - A window is fixed: it starts with the first view and ends `per`

@@ -100,6 +100,9 @@ type PayData struct {
 	ReturnTo string
 	// BackURL is the "Back to the site" link ("/" when empty).
 	BackURL string
+	// FreeViewsUsed, when not "", says the visitor has read the free pages
+	// of a product for now (free_views), and when more come.
+	FreeViewsUsed string
 }
 
 // ProcessingData is the data of processing.html, shown when the customer is
