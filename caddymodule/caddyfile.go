@@ -59,6 +59,9 @@ func parseCaddyfile(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error)
 //		refund_policy         full|any
 //		dispute_policy        revoke|keep
 //		past_due_grace        <duration>
+//		crawlers              google|bing... [{ # verified search crawlers read gated pages
+//			resolver <host:port>               # default: the system resolver
+//		}]
 //
 //		product <id> {                         # repeatable
 //			name   <name>
@@ -68,6 +71,7 @@ func parseCaddyfile(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error)
 //			paths  <pattern...>                # repeatable
 //			except <pattern...>                # repeatable
 //			allow_promotion_codes [on|off]
+//			free_views <n> per <duration>      # gated pages a signed-in visitor opens free per window
 //		}
 //	}
 //
@@ -128,6 +132,8 @@ func (p *Paywall) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 			p.DisputePolicy, err = oneArg(d, opt, oneOf(disputePolicyValues...))
 		case "past_due_grace":
 			p.PastDueGrace, err = durationArg(d, opt)
+		case "crawlers":
+			p.Crawlers, err = unmarshalCrawlers(d, opt)
 		case "product":
 			var pr Product
 			pr, err = unmarshalProduct(d, products)
@@ -202,6 +208,8 @@ func unmarshalProduct(d *caddyfile.Dispenser, products map[string]caddyfile.Toke
 			pr.Except = append(pr.Except, patterns...)
 		case "allow_promotion_codes":
 			pr.AllowPromotionCodes, err = onOff(d, opt)
+		case "free_views":
+			pr.FreeViews, err = unmarshalFreeViews(d, opt)
 		default:
 			return pr, d.Errf("product %q: unrecognized option %q %s", pr.ID, opt, suggestOption(opt, productOptions))
 		}
@@ -233,9 +241,11 @@ var (
 		"stripe_secret_key", "stripe_webhook_secret", "stripe_api_url", "redis", "key_prefix",
 		"session_secret", "user", "login_url", "base_path", "on_store_error", "shadow",
 		"templates", "refund_policy", "dispute_policy", "past_due_grace", "product",
+		"crawlers",
 	}
 	productOptions = []string{
 		"name", "price", "mode", "access_for", "paths", "except", "allow_promotion_codes",
+		"free_views",
 	}
 )
 

@@ -139,7 +139,7 @@ func showCommand() *cobra.Command {
 	var user string
 	var limit int
 	cmd := command("show --user U", "Shows a user's entitlements and audit trail",
-		"Lists every grant the user has (its source, whether it is open, its expiry and what last changed it), then the user's audit trail, newest first.",
+		"Lists every grant the user has (its source, whether it is open, its expiry and what last changed it), the free views counted in the current window of each product that has free_views, then the user's audit trail, newest first.",
 		&f, func() error { return requireFlag("user", user) },
 		func(cmd *cobra.Command, pw *cliPaywall) error {
 			ctx := context.Background()
@@ -151,15 +151,23 @@ func showCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
+			free, err := pw.freeViews(ctx, user)
+			if err != nil {
+				return err
+			}
 			out := cmd.OutOrStdout()
 			views := admin.Views(ents, time.Now())
 			if f.json {
-				return admin.PrintJSON(out, map[string]any{"user": user, "grants": views, "audit": audit})
+				return admin.PrintJSON(out, map[string]any{"user": user, "grants": views, "audit": audit, "free_views": free})
 			}
 			if len(views) == 0 {
 				fmt.Fprintf(out, "%s holds nothing.\n", user)
 			} else {
 				admin.PrintGrants(out, views)
+			}
+			if len(free) > 0 {
+				fmt.Fprintln(out)
+				admin.PrintFreeViews(out, free)
 			}
 			fmt.Fprintln(out)
 			admin.PrintAudit(out, audit)

@@ -112,6 +112,9 @@ func (p *Paywall) Validate() error {
 	if p.PastDueGrace < 0 {
 		return fmt.Errorf("paywall: past_due_grace must not be negative")
 	}
+	if err := p.Crawlers.check(); err != nil {
+		return fmt.Errorf("paywall: %v", err)
+	}
 
 	ids := make(map[string]bool, len(p.Products))
 	subscriptionPrices := make(map[string]string) // price → product
@@ -174,7 +177,7 @@ func (pr Product) validate() error {
 			return fmt.Errorf("except[%d]: %v", i, err)
 		}
 	}
-	return nil
+	return pr.FreeViews.check()
 }
 
 // hasPlaceholder reports whether v is resolved only when the config loads,
