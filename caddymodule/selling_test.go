@@ -401,6 +401,10 @@ func TestCLIShowFreeViews(t *testing.T) {
 			Limit   int    `json:"limit"`
 		} `json:"free_views"`
 	}
+	// The output mixes Caddy's log lines (stderr) with the JSON document.
+	if i := strings.Index(out, "\n{\n"); i >= 0 {
+		out = out[i+1:]
+	}
 	if err := json.Unmarshal([]byte(out), &doc); err != nil || len(doc.FreeViews) != 1 || doc.FreeViews[0].Used != 2 || doc.FreeViews[0].Limit != 3 {
 		t.Fatalf("show --json: %v\n%s", err, out)
 	}
