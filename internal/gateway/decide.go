@@ -49,8 +49,8 @@ func (d Decision) Passes() bool {
 	return d.Outcome == Pass || d.Outcome == StoreAllowed || d.Outcome == FreeView || d.Outcome == Crawler
 }
 
-// Decide decides a gated request. Only it reads entitlements, and only for
-// a logged-in user on a gated path.
+// Decide decides a gated request. Only it reads entitlements and counts
+// free views, and only for a logged-in user on a gated path.
 func (g *Gateway) Decide(ctx context.Context, req Request) Decision {
 	d := Decision{User: req.User, Products: req.Products}
 	if req.User == "" {
@@ -62,7 +62,11 @@ func (g *Gateway) Decide(ctx context.Context, req Request) Decision {
 	}
 	ents, err := g.reader.Entitlements(ctx, req.User)
 	if err != nil {
-		g.storeError(&d, err)
+		d.Err = err
+		d.Outcome = StoreDenied
+		if g.cfg.AllowOnStoreError {
+			d.Outcome = StoreAllowed
+		}
 		return d
 	}
 	now := g.now()
