@@ -168,11 +168,12 @@ func TestCLITriggerReachesGateway(t *testing.T) {
 	e := newCLIEnv(t, testenv.RedisURL(t))
 	port := testenv.FreePort(t)
 	site := fmt.Sprintf("http://127.0.0.1:%d", port)
-	startCaddy(t, fmt.Sprintf(`{
+	caddyfile := fmt.Sprintf(`{
 	admin off
 	auto_https off
 	persist_config off
 }
+
 %s {
 	paywall {
 		stripe_secret_key     sk_test_cli
@@ -187,11 +188,42 @@ func TestCLITriggerReachesGateway(t *testing.T) {
 		}
 	}
 	respond "hi"
-}`, site, e.stubURL, e.redisURL, e.prefix))
+}
+`, site, e.stubURL, e.redisURL, e.prefix)
+	startCaddy(t, caddyfile)
 	testenv.WaitHTTP(t, site+"/")
 	e.expect(0, "200", "trigger", "--event", "checkout.session.completed", "--user", "carol", "--product", "pro", "--url", site+"/paywall/webhook")
 	e.expect(0, "open", "show", "--user", "carol")
 	e.expect(2, "unknown event type", "trigger", "--event", "nope", "--user", "carol", "--product", "pro", "--url", site+"/paywall/webhook")
+	// A 200 that is not the webhook's answer (the site's own page) fails.
+	e.expect(1, "not as the paywall's webhook does", "trigger", "--event", "checkout.session.completed", "--user", "erin", "--product", "pro", "--url", site+"/")
+
+	// Without --url, the URL comes from the site's real address: its
+	// scheme, host and port.
+	e.config = filepath.Join(t.TempDir(), "Caddyfile")
+	if err := os.WriteFile(e.config, []byte(caddyfile), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	e.expect(0, "-> "+site+"/paywall/webhook: 200", "trigger", "--event", "checkout.session.completed", "--user", "frank", "--product", "pro")
+	e.expect(0, "open", "show", "--user", "frank")
+}
+
+func TestSiteAddressURL(t *testing.T) {
+	for _, c := range []struct {
+		site siteAddress
+		want string
+	}{
+		{siteAddress{hosts: []string{"shop.example.com"}, listen: ":443", tls: true}, "https://shop.example.com"},
+		{siteAddress{hosts: []string{"shop.example.com"}, listen: ":8443", tls: true}, "https://shop.example.com:8443"},
+		{siteAddress{hosts: []string{"127.0.0.1"}, listen: ":8080"}, "http://127.0.0.1:8080"},
+		{siteAddress{hosts: []string{"localhost"}, listen: "tcp/127.0.0.1:80"}, "http://localhost"},
+		{siteAddress{hosts: []string{"::1"}, listen: ":9000"}, "http://[::1]:9000"},
+		{siteAddress{listen: ":80"}, ""},
+	} {
+		if got := c.site.url(); got != c.want {
+			t.Errorf("%+v: %q, want %q", c.site, got, c.want)
+		}
+	}
 }
 
 func TestCLISetupDoctorReconcile(t *testing.T) {

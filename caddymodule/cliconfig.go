@@ -5,7 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"strconv"
 	"strings"
+
+	"github.com/caddyserver/caddy/v2"
 
 	caddycmd "github.com/caddyserver/caddy/v2/cmd"
 	"github.com/redis/go-redis/v9"
@@ -39,7 +42,7 @@ func (f *configFlags) add(cmd *cobra.Command, jsonOutput bool) {
 // cliPaywall is a paywall block loaded from the config for a command.
 type cliPaywall struct {
 	*Paywall
-	hosts  []string
+	site   siteAddress
 	client redis.UniversalClient
 	parts
 }
@@ -60,8 +63,7 @@ func (f *configFlags) loadPaywall() (*cliPaywall, error) {
 	if err := json.Unmarshal(cfg, &root); err != nil {
 		return nil, fmt.Errorf("reading %s: %v", file, err)
 	}
-	var found []foundPaywall
-	findPaywalls(root, nil, &found)
+	found := findServerPaywalls(root)
 	if len(found) == 0 {
 		return nil, fmt.Errorf("%s has no paywall handler", file)
 	}
@@ -69,7 +71,7 @@ func (f *configFlags) loadPaywall() (*cliPaywall, error) {
 	if f.site != "" {
 		ok := false
 		for _, fp := range found {
-			for _, h := range fp.hosts {
+			for _, h := range fp.site.hosts {
 				if strings.EqualFold(h, f.site) {
 					pick, ok = fp, true
 				}
@@ -93,32 +95,99 @@ func (f *configFlags) loadPaywall() (*cliPaywall, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &cliPaywall{Paywall: p, hosts: pick.hosts, client: client, parts: p.buildParts(client)}, nil
+	return &cliPaywall{Paywall: p, site: pick.site, client: client, parts: p.buildParts(client)}, nil
 }
 
 type foundPaywall struct {
-	raw   json.RawMessage
-	hosts []string
+	raw  json.RawMessage
+	site siteAddress
 }
 
-// findPaywalls walks the JSON config for paywall handlers, remembering the
-// host matchers of the routes around each.
-func findPaywalls(node any, hosts []string, out *[]foundPaywall) {
+// siteAddress is where a paywall is served: the host matchers of the
+// routes around it and its server's first listener and TLS.
+type siteAddress struct {
+	hosts  []string
+	listen string // e.g. ":8080", "127.0.0.1:443"
+	tls    bool   // the server has TLS connection policies
+}
+
+// url is the site's base URL ("" when the config names no host): the
+// scheme and port the server really serves, the default port left out.
+func (s siteAddress) url() string {
+	if len(s.hosts) == 0 {
+		return ""
+	}
+	scheme, port := "http", ""
+	if s.tls {
+		scheme = "https"
+	}
+	if a, err := caddy.ParseNetworkAddress(s.listen); err == nil && a.StartPort != 0 {
+		port = strconv.FormatUint(uint64(a.StartPort), 10)
+	}
+	if (scheme == "http" && port == "80") || (scheme == "https" && port == "443") {
+		port = ""
+	}
+	host := s.hosts[0]
+	if strings.Contains(host, ":") { // an IPv6 address
+		host = "[" + host + "]"
+	}
+	if port != "" {
+		host += ":" + port
+	}
+	return scheme + "://" + host
+}
+
+// findServerPaywalls finds the paywall handlers of each HTTP server in a
+// JSON config.
+func findServerPaywalls(root any) []foundPaywall {
+	servers, _ := dig(root, "apps", "http", "servers").(map[string]any)
+	names := make([]string, 0, len(servers))
+	for name := range servers {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	var found []foundPaywall
+	for _, name := range names {
+		srv, _ := servers[name].(map[string]any)
+		site := siteAddress{}
+		if ls, ok := srv["listen"].([]any); ok && len(ls) > 0 {
+			site.listen, _ = ls[0].(string)
+		}
+		_, site.tls = srv["tls_connection_policies"]
+		findPaywalls(srv, site, &found)
+	}
+	return found
+}
+
+func dig(node any, keys ...string) any {
+	for _, k := range keys {
+		m, ok := node.(map[string]any)
+		if !ok {
+			return nil
+		}
+		node = m[k]
+	}
+	return node
+}
+
+// findPaywalls walks a server's routes for paywall handlers, remembering
+// the host matchers of the routes around each.
+func findPaywalls(node any, site siteAddress, out *[]foundPaywall) {
 	switch v := node.(type) {
 	case map[string]any:
 		if v["handler"] == "paywall" {
 			raw, _ := json.Marshal(v)
-			*out = append(*out, foundPaywall{raw: raw, hosts: hosts})
+			*out = append(*out, foundPaywall{raw: raw, site: site})
 			return
 		}
 		if matchers, ok := v["match"].([]any); ok {
 			for _, m := range matchers {
 				if mm, ok := m.(map[string]any); ok {
 					if hs, ok := mm["host"].([]any); ok {
-						hosts = nil
+						site.hosts = nil
 						for _, h := range hs {
 							if s, ok := h.(string); ok {
-								hosts = append(hosts, s)
+								site.hosts = append(site.hosts, s)
 							}
 						}
 					}
@@ -131,11 +200,11 @@ func findPaywalls(node any, hosts []string, out *[]foundPaywall) {
 		}
 		sort.Strings(keys)
 		for _, k := range keys {
-			findPaywalls(v[k], hosts, out)
+			findPaywalls(v[k], site, out)
 		}
 	case []any:
 		for _, e := range v {
-			findPaywalls(e, hosts, out)
+			findPaywalls(e, site, out)
 		}
 	}
 }
@@ -143,10 +212,10 @@ func findPaywalls(node any, hosts []string, out *[]foundPaywall) {
 func siteList(found []foundPaywall) string {
 	var s []string
 	for _, f := range found {
-		if len(f.hosts) == 0 {
+		if len(f.site.hosts) == 0 {
 			s = append(s, "(any host)")
 		} else {
-			s = append(s, strings.Join(f.hosts, ","))
+			s = append(s, strings.Join(f.site.hosts, ","))
 		}
 	}
 	return strings.Join(s, "; ")

@@ -226,10 +226,11 @@ func triggerCommand() *cobra.Command {
 		},
 		func(cmd *cobra.Command, pw *cliPaywall) error {
 			if url == "" {
-				if len(pw.hosts) == 0 {
+				site := pw.site.url()
+				if site == "" {
 					return usageErr("--url is required: the config names no site host")
 				}
-				url = "https://" + pw.hosts[0] + pw.BasePath + "/webhook"
+				url = site + pw.BasePath + "/webhook"
 			}
 			t.Livemode = pw.applier.LiveMode
 			payload, err := t.Event()
@@ -243,6 +244,9 @@ func triggerCommand() *cobra.Command {
 			fmt.Fprintf(cmd.OutOrStdout(), "%s -> %s: %d %s\n", t.Type, url, status, body)
 			if status/100 != 2 {
 				return fmt.Errorf("the gateway answered %d", status)
+			}
+			if !admin.WebhookAnswer(body) {
+				return fmt.Errorf("%s answered %d but not as the paywall's webhook does: is the URL right?", url, status)
 			}
 			return nil
 		})

@@ -195,6 +195,12 @@ func TestEndToEnd(t *testing.T) {
 	if cc := resp.Header.Get("Cache-Control"); cc != "private, max-age=60" {
 		t.Fatalf("Cache-Control %q, want private, max-age=60", cc)
 	}
+	// A Connection header naming the gateway's headers (hop-by-hop, which
+	// the proxy drops) cannot take them away from the upstream.
+	resp = get("/premium/a", "text/html", "Connection", "keep-alive, X-Paywall-User, x_paywall_products")
+	if got := body(resp); resp.StatusCode != 200 || !strings.Contains(got, `user="alice" products="pro"`) {
+		t.Fatalf("paid, with Connection naming X-Paywall-*: %d %s", resp.StatusCode, got)
+	}
 
 	// bob cannot borrow alice's access by sending her name.
 	jar.SetCookies(u, []*http.Cookie{{Name: "app_session", Value: "bob"}})

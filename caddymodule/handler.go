@@ -1,7 +1,6 @@
 package caddymodule
 
 import (
-	"errors"
 	"net/http"
 	"net/url"
 	"strings"
@@ -39,7 +38,7 @@ func (p *Paywall) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 		p.logger.Error("paywall: reading entitlements", zap.String("user", d.User), zap.Error(d.Err))
 	}
 	if !d.Passes() && !p.Shadow {
-		p.gateway.Deny(w, r, d, p.loginURLFunc(repl)(r.URL.RequestURI()))
+		p.gateway.Deny(w, r, d, p.loginURLFunc(repl)(gateway.ReturnTo(r)))
 		return nil
 	}
 	if d.Passes() {
@@ -122,18 +121,6 @@ func privateCacheControl(values []string) string {
 		}
 	}
 	return strings.Join(append([]string{"private"}, keep...), ", ")
-}
-
-func (p *Paywall) validateResolved() error {
-	switch {
-	case p.resolved.stripeKey == "":
-		return errors.New("paywall: stripe_secret_key is empty (is its environment variable set?)")
-	case len(p.resolved.webhookSecrets) == 0:
-		return errors.New("paywall: stripe_webhook_secret is empty (is its environment variable set?)")
-	case len(p.resolved.sessionSecret) < 32:
-		return errors.New("paywall: session_secret must be at least 32 characters")
-	}
-	return nil
 }
 
 // Interface guards

@@ -189,9 +189,23 @@ func hasPlaceholder(v string) bool {
 // The checks below are shared by the Caddyfile and Validate. Their errors
 // name neither the option nor the value when the value may be a secret.
 
-func checkStripeKey(key string) error {
+// checkStripeKey, checkWebhookSecret and checkSessionSecret pass a value
+// holding a placeholder, which is checked once resolved (validateResolved)
+// by their *Form twins.
+func checkStripeKey(key string) error        { return unlessPlaceholder(key, stripeKeyForm) }
+func checkWebhookSecret(secret string) error { return unlessPlaceholder(secret, webhookSecretForm) }
+func checkSessionSecret(secret string) error { return unlessPlaceholder(secret, sessionSecretForm) }
+
+func unlessPlaceholder(v string, check func(string) error) error {
+	if hasPlaceholder(v) {
+		return nil
+	}
+	return check(v)
+}
+
+func stripeKeyForm(key string) error {
 	switch {
-	case hasPlaceholder(key), strings.HasPrefix(key, "sk_"), strings.HasPrefix(key, "rk_"):
+	case strings.HasPrefix(key, "sk_"), strings.HasPrefix(key, "rk_"):
 		return nil
 	case strings.HasPrefix(key, "pk_"):
 		return errors.New("a publishable key (pk_...) cannot call the API: use a secret key (sk_...) or a restricted key (rk_...)")
@@ -201,9 +215,9 @@ func checkStripeKey(key string) error {
 	return errors.New("not a Stripe secret key (want sk_test_..., sk_live_... or a restricted rk_... key)")
 }
 
-func checkWebhookSecret(secret string) error {
+func webhookSecretForm(secret string) error {
 	switch {
-	case hasPlaceholder(secret), strings.HasPrefix(secret, "whsec_"):
+	case strings.HasPrefix(secret, "whsec_"):
 		return nil
 	case strings.HasPrefix(secret, "sk_"), strings.HasPrefix(secret, "rk_"):
 		return errors.New("this is an API key: it belongs in stripe_secret_key; the webhook signing secret starts with whsec_")
@@ -211,8 +225,8 @@ func checkWebhookSecret(secret string) error {
 	return errors.New("not a webhook signing secret (want whsec_...)")
 }
 
-func checkSessionSecret(secret string) error {
-	if !hasPlaceholder(secret) && len(secret) < minSessionSecret {
+func sessionSecretForm(secret string) error {
+	if len(secret) < minSessionSecret {
 		return fmt.Errorf("must be at least %d characters (got %d)", minSessionSecret, len(secret))
 	}
 	return nil
@@ -276,3 +290,49 @@ func checkPattern(pattern string) error {
 var (
 	_ caddy.Validator = (*Paywall)(nil)
 )
+
+// validateResolved checks the secrets once their placeholders are resolved
+// (Provision, so `caddy run` and `caddy validate` alike), with the same
+// checks a literal gets in the Caddyfile. A value that came from a
+// placeholder is named by it, so the operator knows which variable or
+// file to fix; the value itself is never echoed.
+func (p *Paywall) validateResolved() error {
+	if err := checkResolved("stripe_secret_key", p.StripeSecretKey, p.resolved.stripeKey, stripeKeyForm); err != nil {
+		return err
+	}
+	for i, raw := range p.StripeWebhookSecrets {
+		resolved := caddy.NewReplacer().ReplaceAll(raw, "")
+		if resolved == "" && len(p.resolved.webhookSecrets) > 0 {
+			continue // an unset secret beside a set one: rotation not begun, or over
+		}
+		option := "stripe_webhook_secret"
+		if len(p.StripeWebhookSecrets) > 1 {
+			option = fmt.Sprintf("stripe_webhook_secret (value %d)", i+1)
+		}
+		if err := checkResolved(option, raw, resolved, webhookSecretForm); err != nil {
+			return err
+		}
+	}
+	return checkResolved("session_secret", p.SessionSecret, p.resolved.sessionSecret, sessionSecretForm)
+}
+
+// checkResolved checks one resolved secret: set, and of the right kind.
+func checkResolved(option, raw, resolved string, check func(string) error) error {
+	from := ""
+	if hasPlaceholder(raw) {
+		from = " " + raw
+	}
+	if resolved == "" {
+		if from != "" {
+			return fmt.Errorf("paywall: %s:%s is not set (or empty)", option, from)
+		}
+		return fmt.Errorf("paywall: %s is empty", option)
+	}
+	if err := check(resolved); err != nil {
+		if from != "" {
+			return fmt.Errorf("paywall: %s:%s: %v", option, from, err)
+		}
+		return fmt.Errorf("paywall: %s: %v", option, err)
+	}
+	return nil
+}

@@ -98,6 +98,15 @@ func (t Trigger) dispute(status string) map[string]any {
 	}
 }
 
+// WebhookAnswer reports whether body is the paywall webhook's answer
+// ({"received": true, ...}), not some other page that answered 200.
+func WebhookAnswer(body string) bool {
+	var a struct {
+		Received bool `json:"received"`
+	}
+	return json.Unmarshal([]byte(body), &a) == nil && a.Received
+}
+
 // Send posts payload to a webhook URL, signed with secret as Stripe signs.
 func Send(ctx context.Context, url, secret string, payload []byte) (int, string, error) {
 	sig := webhook.GenerateTestSignedPayload(&webhook.UnsignedPayload{Payload: payload, Secret: secret}).Header

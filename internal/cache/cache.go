@@ -27,6 +27,10 @@ type Reader interface {
 type Options struct {
 	// Size is the most users kept. Default: 100000.
 	Size int
+	// MaxBytes bounds the memory the entries hold (user ids and grants,
+	// estimated), so that long user ids cannot grow the cache past it.
+	// Default: 32 MiB.
+	MaxBytes int
 	// TTL bounds how long an entry with a live grant is kept, should an
 	// invalidation be lost. Default: 30s.
 	TTL time.Duration
@@ -59,13 +63,32 @@ type Cache struct {
 }
 
 type shard struct {
-	mu sync.RWMutex
-	m  map[string]entry
+	mu    sync.RWMutex
+	m     map[string]entry
+	bytes int // the sum of the entries' sizes
 }
 
 type entry struct {
 	ents    store.Entitlements
 	expires time.Time
+	size    int
+}
+
+// entryOverhead estimates what an entry costs beyond its strings: the map
+// slot, the entry, the slice and each grant's fixed fields.
+const (
+	entryOverhead = 96
+	grantOverhead = 120
+)
+
+// sizeOf estimates the memory an entry for user holds.
+func sizeOf(user string, ents store.Entitlements) int {
+	n := entryOverhead + len(user) + len(ents.User)
+	for _, g := range ents.Grants {
+		n += grantOverhead + len(g.Product) + len(g.Source) + len(g.RevokedBy) + len(g.Cause) +
+			len(g.Status) + len(g.Customer) + len(g.Subscription) + len(g.PaymentIntent)
+	}
+	return n
 }
 
 // New returns a cache in front of inner. It is bypassed until Follow (or
@@ -79,6 +102,9 @@ func New(inner Reader, o Options) *Cache {
 	}
 	if o.NegativeTTL <= 0 {
 		o.NegativeTTL = 5 * time.Second
+	}
+	if o.MaxBytes <= 0 {
+		o.MaxBytes = 32 << 20
 	}
 	c := &Cache{inner: inner, opts: o, seed: maphash.MakeSeed(), now: time.Now}
 	for i := range c.shards {
@@ -134,19 +160,50 @@ func (c *Cache) store(user string, ents store.Entitlements, gen uint64) {
 	if len(ents.LiveProducts(now)) > 0 {
 		ttl = c.opts.TTL
 	}
+	e := entry{ents: ents, expires: now.Add(ttl), size: sizeOf(user, ents)}
+	maxEntries, maxBytes := c.opts.Size/shardCount+1, c.opts.MaxBytes/shardCount+1
+	if e.size > maxBytes {
+		return // larger than a shard's share: read from Redis each time
+	}
 	s := c.shard(user)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if c.gen.Load() != gen || !c.live.Load() {
 		return
 	}
-	if len(s.m) >= c.opts.Size/shardCount+1 {
-		for k := range s.m { // evict one arbitrary entry: bounded, cheap
-			delete(s.m, k)
+	s.remove(user)
+	s.dropExpired(now, 2) // a couple at every store keeps expired entries from lingering
+	if len(s.m) >= maxEntries || s.bytes+e.size > maxBytes {
+		s.dropExpired(now, len(s.m))
+	}
+	for k := range s.m { // still full: evict arbitrary entries, cheap and bounded
+		if len(s.m) < maxEntries && s.bytes+e.size <= maxBytes {
 			break
 		}
+		s.remove(k)
 	}
-	s.m[user] = entry{ents: ents, expires: now.Add(ttl)}
+	s.m[user] = e
+	s.bytes += e.size
+}
+
+// dropExpired removes expired entries among the first n the map yields
+// (Go's map order is random, so repeated calls sample the whole shard).
+func (s *shard) dropExpired(now time.Time, n int) {
+	for k, e := range s.m {
+		if n--; n < 0 {
+			return
+		}
+		if !now.Before(e.expires) {
+			s.remove(k)
+		}
+	}
+}
+
+func (s *shard) remove(user string) {
+	if e, ok := s.m[user]; ok {
+		s.bytes -= e.size
+		delete(s.m, user)
+	}
 }
 
 // Invalidate forgets a user (a grant or revoke anywhere).
@@ -154,7 +211,7 @@ func (c *Cache) Invalidate(user string) {
 	c.gen.Add(1)
 	s := c.shard(user)
 	s.mu.Lock()
-	delete(s.m, user)
+	s.remove(user)
 	s.mu.Unlock()
 	c.group.Forget(user)
 }
@@ -166,6 +223,7 @@ func (c *Cache) Flush() {
 		s := &c.shards[i]
 		s.mu.Lock()
 		clear(s.m)
+		s.bytes = 0
 		s.mu.Unlock()
 	}
 }
@@ -183,6 +241,18 @@ func (c *Cache) Live() bool { return c.live.Load() }
 
 // Stats are the hit and miss counts since start.
 func (c *Cache) Stats() (hits, misses uint64) { return c.hits.Load(), c.misses.Load() }
+
+// Bytes is the estimated memory the entries hold.
+func (c *Cache) Bytes() int {
+	n := 0
+	for i := range c.shards {
+		s := &c.shards[i]
+		s.mu.RLock()
+		n += s.bytes
+		s.mu.RUnlock()
+	}
+	return n
+}
 
 // Len is the number of users cached.
 func (c *Cache) Len() int {

@@ -2,6 +2,9 @@ package cache
 
 import (
 	"context"
+	"fmt"
+	"runtime"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -211,4 +214,53 @@ type fakeReader struct{}
 
 func (fakeReader) Entitlements(_ context.Context, user string) (store.Entitlements, error) {
 	return store.Entitlements{User: user, Grants: []store.Grant{{Product: "pro", Source: "pi_1"}}}, nil
+}
+
+// Long user ids cannot grow the cache past its byte bound: 4,000 users
+// with 16 KB ids are 64 MB of ids, and a 4 MiB cache keeps about 4 MiB
+// alive after garbage collection.
+func TestBoundedInBytes(t *testing.T) {
+	const maxBytes = 4 << 20
+	c := New(fakeReader{}, Options{MaxBytes: maxBytes})
+	c.SetLive(true)
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	for i := 0; i < 4000; i++ {
+		_, _ = c.Entitlements(ctx, fmt.Sprintf("%05d", i)+strings.Repeat("x", 16<<10))
+	}
+	runtime.GC()
+	runtime.ReadMemStats(&after)
+	if c.Bytes() > maxBytes {
+		t.Fatalf("the entries hold %d bytes, bound %d", c.Bytes(), maxBytes)
+	}
+	if grown := int64(after.HeapAlloc) - int64(before.HeapAlloc); grown > 2*maxBytes {
+		t.Fatalf("the heap kept %d MB after GC with a %d MB cache", grown>>20, maxBytes>>20)
+	}
+	if c.Len() == 0 {
+		t.Fatal("nothing was cached")
+	}
+	runtime.KeepAlive(c)
+}
+
+// Expired entries are dropped as new ones arrive, not kept until evicted.
+func TestExpiredEntriesAreDropped(t *testing.T) {
+	c := New(fakeReader{}, Options{TTL: time.Minute})
+	c.SetLive(true)
+	now := time.Now()
+	c.now = func() time.Time { return now }
+	for i := 0; i < 1000; i++ {
+		_, _ = c.Entitlements(ctx, fmt.Sprintf("old-%d", i))
+	}
+	bytesOld := c.Bytes()
+	now = now.Add(2 * time.Minute)
+	for i := 0; i < 1000; i++ {
+		_, _ = c.Entitlements(ctx, fmt.Sprintf("new-%d", i))
+	}
+	if n := c.Len(); n > 1500 {
+		t.Fatalf("%d entries after 1,000 expired and 1,000 new: the expired ones linger", n)
+	}
+	if c.Bytes() > 2*bytesOld*3/4 {
+		t.Fatalf("%d bytes held, %d before the first 1,000 expired", c.Bytes(), bytesOld)
+	}
 }

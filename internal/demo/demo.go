@@ -81,7 +81,7 @@ func Start(o Options) (*Demo, error) {
 	key, secret, apiURL := o.StripeKey, o.WebhookSecret, ""
 	products := fmt.Sprintf(`		product pro {
 			price %s
-			mode  %s
+			mode %s
 			paths /premium/*
 		}`, o.Price, orDefault(o.Mode, "payment"))
 	d.Stripe = "Stripe test mode"
@@ -100,14 +100,14 @@ func Start(o Options) (*Demo, error) {
 		}
 		stub.SetBaseURL(apiURL)
 		products = `		product pro {
-			name  "Pro articles"
+			name "Pro articles"
 			price price_demo_pro
 			paths /premium/*
 		}
 		product club {
-			name  "Members' club"
+			name "Members' club"
 			price price_demo_club
-			mode  subscription
+			mode subscription
 			paths /club/*
 		}`
 	}
@@ -125,7 +125,7 @@ func Start(o Options) (*Demo, error) {
 	}
 	apiLine := ""
 	if apiURL != "" {
-		apiLine = "stripe_api_url        " + apiURL
+		apiLine = "\t\tstripe_api_url " + apiURL + "\n"
 	}
 	d.Caddyfile = fmt.Sprintf(`{
 	admin off
@@ -142,11 +142,10 @@ http://:%s {
 	basic_auth @members {
 %s	}
 	paywall {
-		stripe_secret_key     %s
+		stripe_secret_key %s
 		stripe_webhook_secret %s
-		%s
-		redis                 %s
-		session_secret        %s
+%s		redis %s
+		session_secret %s
 %s
 	}
 	reverse_proxy %s

@@ -18,6 +18,7 @@ var Types = []string{
 	"checkout.session.expired",
 	"charge.refunded",
 	"charge.dispute.created",
+	"charge.dispute.updated",
 	"charge.dispute.closed",
 	"customer.subscription.created",
 	"customer.subscription.updated",
@@ -46,7 +47,7 @@ func (a *Applier) Apply(ctx context.Context, evt Event) (Outcome, error) {
 		return a.sessionExpired(ctx, evt)
 	case "charge.refunded":
 		return a.chargeRefunded(ctx, evt)
-	case "charge.dispute.created", "charge.dispute.closed":
+	case "charge.dispute.created", "charge.dispute.updated", "charge.dispute.closed":
 		return a.dispute(ctx, evt)
 	case "customer.subscription.created", "customer.subscription.updated", "customer.subscription.deleted":
 		return a.subscriptionEvent(ctx, evt)

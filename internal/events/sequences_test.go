@@ -123,6 +123,13 @@ var (
 	disputed       = ev("dispute.created", "charge.dispute.created", 5*day, disputeObject("dp_1", "ch_1", "pi_1", "needs_response"))
 	disputeWon     = ev("dispute.won", "charge.dispute.closed", 40*day, disputeObject("dp_1", "ch_1", "pi_1", "won"))
 	disputeLost    = ev("dispute.lost", "charge.dispute.closed", 40*day, disputeObject("dp_1", "ch_1", "pi_1", "lost"))
+	// Stripe's statuses: an inquiry (warning_*) is not a chargeback; one
+	// can escalate (charge.dispute.updated) or close as warning_closed.
+	inquiry          = ev("inquiry.created", "charge.dispute.created", 5*day, disputeObject("dp_1", "ch_1", "pi_1", "warning_needs_response"))
+	inquiryReview    = ev("inquiry.under_review", "charge.dispute.updated", 8*day, disputeObject("dp_1", "ch_1", "pi_1", "warning_under_review"))
+	inquiryClosed    = ev("inquiry.closed", "charge.dispute.closed", 20*day, disputeObject("dp_1", "ch_1", "pi_1", "warning_closed"))
+	escalated        = ev("inquiry.escalated", "charge.dispute.updated", 10*day, disputeObject("dp_1", "ch_1", "pi_1", "needs_response"))
+	chargebackReview = ev("dispute.under_review", "charge.dispute.updated", 12*day, disputeObject("dp_1", "ch_1", "pi_1", "under_review"))
 
 	// A second purchase of pro by alice (cs_2, pi_2, ch_2), and bob's.
 	paid2     = ev("completed-2", "checkout.session.completed", day, sessionObject("cs_2", "paid", "pi_2", "alice", "pro"))
@@ -255,6 +262,22 @@ var sequences = []sequence{
 	// whatever order the three arrive in, the newest word, "won", stands.
 	{name: "paid+dispute_created+dispute_won", events: static(paid, disputed, disputeWon), want: wants(live("alice", "pro", at(41*day)))},
 	{name: "paid+dispute_created+dispute_lost", events: static(paid, disputed, disputeLost), want: wants(closed("alice", "pro", at(41*day)))},
+	{name: "paid+dispute_created+under_review", events: static(paid, disputed, chargebackReview), want: wants(closed("alice", "pro", at(13*day)))},
+	{name: "paid+dispute_created+under_review+won", events: static(paid, disputed, chargebackReview, disputeWon),
+		want: wants(live("alice", "pro", at(41*day)))},
+	// Inquiries close nothing, whatever their order.
+	{name: "paid+inquiry", events: static(paid, inquiry), want: wants(live("alice", "pro", at(6*day)))},
+	{name: "paid+inquiry+under_review", events: static(paid, inquiry, inquiryReview), want: wants(live("alice", "pro", at(9*day)))},
+	{name: "paid+inquiry+warning_closed", events: static(paid, inquiry, inquiryReview, inquiryClosed),
+		want: wants(live("alice", "pro", at(21*day)))},
+	// An inquiry escalated to a chargeback closes access, per dispute_policy.
+	{name: "paid+inquiry+escalated", events: static(paid, inquiry, escalated), want: wants(closed("alice", "pro", at(11*day)))},
+	{name: "paid+inquiry+escalated(dispute_policy_keep)", policies: events.Policies{DisputeKeep: true},
+		events: static(paid, inquiry, escalated), want: wants(live("alice", "pro", at(11*day)))},
+	{name: "paid+inquiry+escalated+won", events: static(paid, inquiry, escalated, disputeWon),
+		want: wants(live("alice", "pro", at(41*day)))},
+	{name: "paid+inquiry+escalated+lost", events: static(paid, inquiry, escalated, disputeLost),
+		want: wants(closed("alice", "pro", at(41*day)))},
 
 	// Time passes.
 	{name: "pass", events: static(pass1), want: wants(

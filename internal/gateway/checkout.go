@@ -6,6 +6,8 @@ import (
 	"encoding/hex"
 	"net/http"
 	"net/url"
+	"strconv"
+	"time"
 
 	"github.com/stripe/stripe-go/v76"
 
@@ -34,6 +36,9 @@ func (g *Gateway) serveCheckout(w http.ResponseWriter, r *http.Request, user str
 		g.toLogin(w, r, login)
 		return
 	}
+	if g.refuseUncarriableUser(w, r, user) {
+		return
+	}
 	token := r.PostForm.Get("csrf_token")
 	if d.CSRF == "" || subtle.ConstantTimeCompare([]byte(token), []byte(d.CSRF)) != 1 {
 		g.errorPage(w, http.StatusForbidden, "Request refused",
@@ -58,6 +63,13 @@ func (g *Gateway) serveCheckout(w http.ResponseWriter, r *http.Request, user str
 	}
 	if g.holds(r, user, p.ID) {
 		http.Redirect(w, r, orRoot(returnTo), http.StatusSeeOther)
+		return
+	}
+	if ok, wait := g.checkouts.allow(user, g.now()); !ok {
+		g.log.Warn("checkout rate limit reached", zapUser(user), zapProduct(p.ID))
+		w.Header().Set("Retry-After", strconv.Itoa(int(wait/time.Second)+1))
+		g.errorPage(w, http.StatusTooManyRequests, "Too many attempts",
+			"You have started several payments in a short time. Please wait a few seconds, then try again.", user)
 		return
 	}
 	params := g.checkoutParams(r, user, p, issued+checkoutExpiry)

@@ -97,14 +97,45 @@ func IsMachine(r *http.Request) bool {
 
 // StripPaywallHeaders deletes client-sent X-Paywall-* request headers and
 // their X_Paywall_* spellings (which WSGI and CGI apps read as the same
-// name), so only the gateway can set them.
+// name), so only the gateway can set them. It also takes those names out
+// of a client's Connection header: a proxy drops the headers Connection
+// names, and must not drop the ones the gateway sets.
 func StripPaywallHeaders(h http.Header) {
 	for k := range h {
-		if len(k) >= 10 && (k[1] == '-' || k[1] == '_') && (k[9] == '-' || k[9] == '_') &&
-			strings.EqualFold(k[:1], "x") && strings.EqualFold(k[2:9], "paywall") {
+		if isPaywallHeader(k) {
 			delete(h, k)
 		}
 	}
+	if conn, ok := h["Connection"]; ok {
+		h["Connection"] = withoutPaywallTokens(conn)
+	}
+}
+
+func isPaywallHeader(k string) bool {
+	return len(k) >= 10 && (k[1] == '-' || k[1] == '_') && (k[9] == '-' || k[9] == '_') &&
+		strings.EqualFold(k[:1], "x") && strings.EqualFold(k[2:9], "paywall")
+}
+
+// withoutPaywallTokens drops the X-Paywall-* names from Connection
+// values, keeping the other tokens (close, keep-alive, ...).
+func withoutPaywallTokens(values []string) []string {
+	out := values[:0:0]
+	for _, v := range values {
+		if !strings.Contains(strings.ToLower(v), "paywall") {
+			out = append(out, v)
+			continue
+		}
+		var keep []string
+		for _, tok := range strings.Split(v, ",") {
+			if tok = strings.TrimSpace(tok); tok != "" && !isPaywallHeader(tok) {
+				keep = append(keep, tok)
+			}
+		}
+		if len(keep) > 0 {
+			out = append(out, strings.Join(keep, ", "))
+		}
+	}
+	return out
 }
 
 // SetUpstreamHeaders sets what the upstream app learns about a passing

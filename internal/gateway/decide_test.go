@@ -197,3 +197,11 @@ func TestIsMachine(t *testing.T) {
 		}
 	}
 }
+
+func TestStripPaywallHeadersFromConnection(t *testing.T) {
+	h := http.Header{"Connection": {"keep-alive, X-Paywall-User", "x_paywall_products", "Upgrade"}}
+	StripPaywallHeaders(h)
+	if got := strings.Join(h["Connection"], "|"); got != "keep-alive|Upgrade" {
+		t.Fatalf("Connection after stripping: %q", got)
+	}
+}

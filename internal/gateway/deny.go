@@ -22,7 +22,7 @@ func (g *Gateway) Deny(w http.ResponseWriter, r *http.Request, d Decision, login
 		}
 		http.Redirect(w, r, loginURL, http.StatusFound)
 	case Pay:
-		payURL := g.payURL(d.Products, paths.SafeReturnTo(r.URL.RequestURI()))
+		payURL := g.payURL(d.Products, ReturnTo(r))
 		if machine {
 			extra := map[string]any{
 				"products": g.productInfo(r, d.Products),
@@ -38,7 +38,7 @@ func (g *Gateway) Deny(w http.ResponseWriter, r *http.Request, d Decision, login
 		}
 		g.sessions.update(w, r, func(s *sessionData) {
 			s.User = d.User
-			s.ReturnTo = paths.SafeReturnTo(r.URL.RequestURI())
+			s.ReturnTo = ReturnTo(r)
 		})
 		http.Redirect(w, r, payURL, http.StatusSeeOther)
 	default: // StoreDenied
@@ -56,7 +56,7 @@ func (g *Gateway) Deny(w http.ResponseWriter, r *http.Request, d Decision, login
 // payURL is the pay page for products, carrying return_to.
 func (g *Gateway) payURL(products []string, returnTo string) string {
 	q := url.Values{"product": products}
-	if returnTo != "" {
+	if returnTo = paths.SafeReturnTo(returnTo); returnTo != "" {
 		q.Set("return_to", returnTo)
 	}
 	return g.cfg.BasePath + "/pay?" + q.Encode()

@@ -5,6 +5,8 @@ import (
 	"strings"
 
 	"github.com/gorilla/sessions"
+
+	"github.com/caddy-paywall/caddy-paywall/internal/paths"
 )
 
 // LoginURLFunc resolves login_url for a return_to path; "" when no login
@@ -82,7 +84,7 @@ func (g *Gateway) whoPays(r *http.Request, user string) (string, *sessions.Sessi
 
 // toLogin sends a visitor nobody knows to login_url, or answers 401.
 func (g *Gateway) toLogin(w http.ResponseWriter, r *http.Request, login LoginURLFunc) {
-	if u := login(r.URL.RequestURI()); u != "" && !IsMachine(r) {
+	if u := login(ReturnTo(r)); u != "" && !IsMachine(r) {
 		http.Redirect(w, r, u, http.StatusFound)
 		return
 	}
@@ -105,8 +107,19 @@ func (g *Gateway) holds(r *http.Request, user string, products ...string) bool {
 	return false
 }
 
+// ReturnTo is the request's path and query when it is a same-origin
+// relative path, else "": what login_url's {http.paywall.return_to} and the
+// pay page's return_to carry.
+func ReturnTo(r *http.Request) string {
+	return paths.SafeReturnTo(r.URL.RequestURI())
+}
+
+// orRoot is where a visitor goes back to: returnTo when it is a
+// same-origin relative path, else the site's root. Every redirect and link
+// back to the site (after paying, from the portal, when already paid)
+// passes here, so none can lead to another host.
 func orRoot(returnTo string) string {
-	if returnTo == "" {
+	if returnTo = paths.SafeReturnTo(returnTo); returnTo == "" {
 		return "/"
 	}
 	return returnTo

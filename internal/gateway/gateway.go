@@ -58,10 +58,14 @@ type Gateway struct {
 	sessions *cookieSessions
 	pages    *pages.Set
 	prices   *priceCache
-	log      *zap.Logger
-	now      func() time.Time
-	meter    *meter.Meter
-	crawlers *crawlers.Verifier
+	// checkouts limits Checkout Session creation per user.
+	checkouts *userLimiter
+	// webhookReadTimeout bounds reading a webhook's body.
+	webhookReadTimeout time.Duration
+	log                *zap.Logger
+	now                func() time.Time
+	meter              *meter.Meter
+	crawlers           *crawlers.Verifier
 
 	// OnWebhook, when set, is told what each webhook delivery did
 	// (metrics).
@@ -111,6 +115,8 @@ func New(cfg Config, d Deps) (*Gateway, error) {
 		g.now = time.Now
 	}
 	g.prices = newPriceCache(d.API, g.now)
+	g.checkouts = newUserLimiter(checkoutBurst, checkoutInterval, checkoutUsers)
+	g.webhookReadTimeout = webhookReadTimeout
 	if d.Applier.Changed == nil {
 		d.Applier.Changed = g.invalidate
 	}

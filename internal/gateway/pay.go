@@ -20,6 +20,9 @@ func (g *Gateway) servePay(w http.ResponseWriter, r *http.Request, user string, 
 		g.toLogin(w, r, login)
 		return
 	}
+	if g.refuseUncarriableUser(w, r, user) {
+		return
+	}
 	var products []Product
 	for _, id := range r.URL.Query()["product"] {
 		if p, ok := g.product(id); ok {

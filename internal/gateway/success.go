@@ -53,7 +53,7 @@ func (g *Gateway) serveSuccess(w http.ResponseWriter, r *http.Request, user stri
 		return
 	}
 	if d.ReturnTo != "" {
-		http.Redirect(w, r, d.ReturnTo, http.StatusSeeOther)
+		http.Redirect(w, r, orRoot(d.ReturnTo), http.StatusSeeOther)
 		return
 	}
 	_ = g.pages.Render(w, http.StatusOK, "success", pages.SuccessData{User: user, ProductName: productName, ContinueURL: "/"})

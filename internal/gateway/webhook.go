@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"os"
 	"time"
 
 	"github.com/stripe/stripe-go/v76/webhook"
@@ -17,6 +18,10 @@ const (
 	maxWebhookBody = 1 << 20
 	// signatureTolerance is how old a signed timestamp may be.
 	signatureTolerance = 5 * time.Minute
+	// webhookReadTimeout bounds how long the body may take to arrive:
+	// Stripe sends at most a few KB at once, so a slow body is not Stripe,
+	// and must not hold a connection for the server's own, longer limit.
+	webhookReadTimeout = 10 * time.Second
 )
 
 // WebhookResult is what the webhook did with one delivery; caddymodule
@@ -38,12 +43,20 @@ func (g *Gateway) serveWebhook(w http.ResponseWriter, r *http.Request) {
 }
 
 func (g *Gateway) handleWebhook(w http.ResponseWriter, r *http.Request) WebhookResult {
+	// Not every ResponseWriter can set deadlines (tests' recorders); the
+	// server's own read timeout then applies.
+	_ = http.NewResponseController(w).SetReadDeadline(time.Now().Add(g.webhookReadTimeout))
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxWebhookBody))
 	if err != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
 			http.Error(w, "payload too large", http.StatusRequestEntityTooLarge)
 			return WebhookResult{Outcome: "too_large"}
+		}
+		if errors.Is(err, os.ErrDeadlineExceeded) {
+			w.Header().Set("Connection", "close")
+			http.Error(w, "body too slow", http.StatusRequestTimeout)
+			return WebhookResult{Outcome: "malformed"}
 		}
 		http.Error(w, "could not read body", http.StatusBadRequest)
 		return WebhookResult{Outcome: "malformed"}

@@ -1,9 +1,12 @@
 package gateway
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -260,4 +263,30 @@ func TestWebhookMethod(t *testing.T) {
 		t.Fatalf("GET webhook: %d Allow=%q", w.Code, w.Header().Get("Allow"))
 	}
 
+}
+
+// A webhook body that trickles in cannot hold the connection: the webhook
+// has its own read deadline, and answers 408 when it passes.
+func TestWebhookSlowBodyTimesOut(t *testing.T) {
+	f := newFixture(t, fixtureOpts{noStripe: true})
+	f.gw.webhookReadTimeout = 300 * time.Millisecond
+	srv := httptest.NewServer(http.HandlerFunc(f.endpoint("")))
+	t.Cleanup(srv.Close)
+
+	conn, err := net.Dial("tcp", srv.Listener.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	fmt.Fprintf(conn, "POST /paywall/webhook HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\nStripe-Signature: t=1,v1=00\r\n\r\n{\"id\":")
+	// The bound here is the test's own guard against a hang, far above
+	// the deadline; the server's default read timeout is none at all.
+	_ = conn.SetReadDeadline(time.Now().Add(10 * time.Second))
+	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	if err != nil {
+		t.Fatalf("no answer to a stalled body: %v", err)
+	}
+	if resp.StatusCode != http.StatusRequestTimeout {
+		t.Fatalf("stalled body: %d, want 408", resp.StatusCode)
+	}
 }

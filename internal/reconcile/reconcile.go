@@ -20,7 +20,7 @@ import (
 // that are not a session's completion (refunds, disputes, subscription
 // changes). Stripe keeps events for 30 days.
 var eventTypes = []string{
-	"charge.refunded", "charge.dispute.created", "charge.dispute.closed",
+	"charge.refunded", "charge.dispute.created", "charge.dispute.updated", "charge.dispute.closed",
 	"customer.subscription.updated", "customer.subscription.deleted",
 	"invoice.paid", "invoice.payment_failed", "checkout.session.async_payment_succeeded",
 }
