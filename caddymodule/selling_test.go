@@ -242,6 +242,7 @@ func serveSelling(t *testing.T, p *Paywall, path, user, ua, remote string) (*htt
 	}
 	r.Header.Set("X-Forwarded-For", "66.249.66.1") // never believed
 	r.Header.Set("X-Paywall-Free-View", "1 of 99") // spoofed: stripped
+	r.Header.Set("X-Paywall-Crawler", "google")    // spoofed: stripped
 	r.RemoteAddr = remote
 	r = caddyhttp.PrepareRequest(r, caddy.NewReplacer(), w, nil)
 	s := &seen{}
@@ -278,7 +279,7 @@ func TestHandlerFreeViews(t *testing.T) {
 		if got := up.header.Get("X-Paywall-Free-View"); got != s.header {
 			t.Fatalf("step %d: X-Paywall-Free-View %q, want %q", i, got, s.header)
 		}
-		if up.header.Get("X-Paywall-User") != "bob" || up.header.Values("X-Paywall-Products") != nil {
+		if up.header.Get("X-Paywall-User") != "bob" || up.header.Values("X-Paywall-Products") != nil || up.header.Values("X-Paywall-Crawler") != nil {
 			t.Fatalf("step %d: upstream headers %v", i, up.header)
 		}
 		if cc := w.Header().Get("Cache-Control"); cc != "private, max-age=600" {
