@@ -2,7 +2,7 @@ package caddymodule
 
 // Benchmarks of the module's ServeHTTP in process, against a plain next
 // handler: what the paywall adds to a request before the proxying (which
-// bench/run.sh measures end to end with wrk). Redis is real
+// `go run ./bench` measures end to end with wrk). Redis is real
 // (testenv.RedisURL): the entitlement cache turns live only once its
 // pub/sub subscription is confirmed, as in Caddy.
 //

@@ -254,3 +254,23 @@ func TestCLISetupDoctorReconcile(t *testing.T) {
 	}
 	e.expect(0, "open", "show", "--user", "dave")
 }
+
+// What a person reads from the commands is plain text: usage mistakes are
+// lines, not JSON log entries, and a user with nothing is said so.
+func TestCLIPlainWords(t *testing.T) {
+	e := newCLIEnv(t, testenv.RedisURL(t))
+	for _, args := range [][]string{{"grant"}, {"grant", "--bogus"}, {"show", "extra-arg"}} {
+		out, code := e.run(args...)
+		if code != 2 || strings.Contains(out, `"level"`) || !strings.Contains(out, "caddy paywall") {
+			t.Errorf("%v: exit %d, want 2 and plain lines:\n%s", args, code, out)
+		}
+	}
+	e.expect(0, "has never bought or been granted anything", "show", "--user", "nobody-yet")
+	e.expect(0, "granted pro to nina", "grant", "--user", "nina", "--product", "pro")
+	e.expect(0, "revoked pro from nina", "revoke", "--user", "nina", "--product", "pro")
+	e.expect(0, "revoked (admin)", "show", "--user", "nina")
+	e.expect(0, "granted pro to eve", "grant", "--user", "eve\x1b[31m", "--product", "pro")
+	if out := e.expect(0, `eve\x1b[31m`, "list"); strings.Contains(out, "\x1b") {
+		t.Errorf("list printed a raw escape sequence:\n%q", out)
+	}
+}

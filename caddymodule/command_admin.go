@@ -4,9 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
+	"strings"
 	"time"
 
-	caddycmd "github.com/caddyserver/caddy/v2/cmd"
 	"github.com/spf13/cobra"
 
 	"github.com/caddy-paywall/caddy-paywall/internal/admin"
@@ -30,24 +31,34 @@ func adminCommands() []*cobra.Command {
 func command(use, short, long string, f *configFlags, check func() error, run func(cmd *cobra.Command, pw *cliPaywall) error) *cobra.Command {
 	cmd := &cobra.Command{Use: use, Short: short, Long: long, Args: cobra.ArbitraryArgs}
 	cmd.RunE = func(c *cobra.Command, args []string) error {
-		return caddycmd.WrapCommandFuncForCobra(func(caddycmd.Flags) (int, error) {
-			if len(args) > 0 {
-				return 2, usageErr("unexpected argument %q (see --help)", args[0])
-			}
-			err := loadAndRun(c, f, check, run)
-			switch {
-			case err == nil:
-				return 0, nil
-			case errors.Is(err, errUsage):
-				return 2, err
-			}
-			return 1, err
-		})(c, args)
+		if len(args) > 0 {
+			exit(c, usageErr("unexpected argument %q (see --help)", args[0]))
+		}
+		exit(c, loadAndRun(c, f, check, run))
+		return nil
 	}
 	cmd.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
-		return caddycmd.WrapCommandFuncForCobra(func(caddycmd.Flags) (int, error) { return 2, err })(c, nil)
+		exit(c, usageErr("%v (see --help)", err))
+		return nil
 	})
 	return cmd
+}
+
+// exit ends a command: nothing more on success; otherwise the error as
+// plain lines on stderr (not a log line: a person reads it) and exit code
+// 2 for a usage mistake, 1 for a failure.
+func exit(c *cobra.Command, err error) {
+	if err == nil {
+		return
+	}
+	code := 1
+	if errors.Is(err, errUsage) {
+		code = 2
+	}
+	for _, line := range strings.Split(err.Error(), "\n") {
+		fmt.Fprintf(c.ErrOrStderr(), "%s: %s\n", c.CommandPath(), line)
+	}
+	os.Exit(code)
 }
 
 func loadAndRun(c *cobra.Command, f *configFlags, check func() error, run func(*cobra.Command, *cliPaywall) error) error {
@@ -158,10 +169,15 @@ func showCommand() *cobra.Command {
 			out := cmd.OutOrStdout()
 			views := admin.Views(ents, time.Now())
 			if f.json {
-				return admin.PrintJSON(out, map[string]any{"user": user, "grants": views, "audit": audit, "free_views": free})
+				return admin.PrintJSON(out, map[string]any{"user": user, "grants": views, "audit": admin.AuditViews(audit), "free_views": free})
+			}
+			if len(views) == 0 && len(audit) == 0 && len(free) == 0 {
+				fmt.Fprintf(out, "%s has never bought or been granted anything, and no payment, refund or grant names them.\n",
+					admin.Printable(user))
+				return nil
 			}
 			if len(views) == 0 {
-				fmt.Fprintf(out, "%s holds nothing.\n", user)
+				fmt.Fprintf(out, "%s holds no product.\n", admin.Printable(user))
 			} else {
 				admin.PrintGrants(out, views)
 			}

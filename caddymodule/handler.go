@@ -46,7 +46,7 @@ func (p *Paywall) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 		repl.Set("http.paywall.products", strings.Join(d.Held, ","))
 		gateway.SetUpstreamHeaders(r.Header, d)
 	}
-	return next.ServeHTTP(&privateResponse{ResponseWriterWrapper: &caddyhttp.ResponseWriterWrapper{ResponseWriter: w}}, r)
+	return next.ServeHTTP(&privateResponse{ResponseWriterWrapper: caddyhttp.ResponseWriterWrapper{ResponseWriter: w}}, r)
 }
 
 // user is the `user` placeholder's value for this request.
@@ -80,9 +80,10 @@ func originalPath(r *http.Request) string {
 }
 
 // privateResponse marks responses to gated requests private, so no shared
-// cache keeps one user's paid page for another.
+// cache keeps one user's paid page for another. The wrapper it embeds is
+// a value: one allocation per request, not two.
 type privateResponse struct {
-	*caddyhttp.ResponseWriterWrapper
+	caddyhttp.ResponseWriterWrapper
 	wroteHeader bool
 }
 

@@ -409,5 +409,5 @@ func TestCLIShowFreeViews(t *testing.T) {
 	if err := json.Unmarshal([]byte(out), &doc); err != nil || len(doc.FreeViews) != 1 || doc.FreeViews[0].Used != 2 || doc.FreeViews[0].Limit != 3 {
 		t.Fatalf("show --json: %v\n%s", err, out)
 	}
-	e.expect(0, "holds nothing", "show", "--user", "carol")
+	e.expect(0, "has never bought or been granted anything", "show", "--user", "carol")
 }

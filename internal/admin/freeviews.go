@@ -36,7 +36,7 @@ func PrintFreeViews(w io.Writer, rows []FreeViewsView) {
 			if i == 0 {
 				used, renews = fmt.Sprintf("%d of %d", r.Used, r.Limit), r.Renews
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", r.Product, orDash(used), orDash(renews), p.Page, p.First.UTC().Format(time.RFC3339))
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", r.Product, orDash(used), orDash(renews), Printable(p.Page), p.First.UTC().Format(time.RFC3339))
 		}
 	}
 	_ = tw.Flush()

@@ -42,6 +42,10 @@ func Setup(ctx context.Context, api *client.API, url string, out io.Writer) erro
 	if err != nil {
 		return fmt.Errorf("creating the webhook endpoint: %v", stripeMessage(err))
 	}
+	if !strings.HasPrefix(ep.Secret, "whsec_") {
+		return fmt.Errorf("created webhook endpoint %s, but Stripe returned no signing secret (it shows one only at creation): "+
+			"delete the endpoint in the Dashboard and run setup again, or reveal its secret there", ep.ID)
+	}
 	fmt.Fprintf(out, "created webhook endpoint %s for %s\n", ep.ID, ep.URL)
 	fmt.Fprintf(out, "  API version %s, %d events\n", events.PinnedAPIVersion, len(events.Types))
 	fmt.Fprintf(out, "\nIts signing secret (shown once; set it as stripe_webhook_secret):\n\n  %s\n\n", ep.Secret)

@@ -3,7 +3,11 @@ package gateway
 import (
 	"context"
 	"net/http"
+	"slices"
 	"strings"
+	"time"
+
+	"github.com/caddy-paywall/caddy-paywall/internal/store"
 )
 
 // Outcome is what the gate decided for a request.
@@ -69,12 +73,7 @@ func (g *Gateway) Decide(ctx context.Context, req Request) Decision {
 		}
 		return d
 	}
-	now := g.now()
-	for _, p := range req.Products {
-		if ents.Live(p, now) {
-			d.Held = append(d.Held, p)
-		}
-	}
+	d.Held = held(ents, req.Products, g.now())
 	d.Outcome = Pay
 	if len(d.Held) > 0 {
 		d.Outcome = Pass
@@ -82,6 +81,28 @@ func (g *Gateway) Decide(ctx context.Context, req Request) Decision {
 	}
 	g.freeView(ctx, req, &d) // holds none of them: free views, if any
 	return d
+}
+
+// held is the products the entitlements hold live at now. When it is all
+// of them (one gating product, the common case) it is products itself,
+// capped so that an append copies: no allocation on the paid path.
+func held(ents store.Entitlements, products []string, now time.Time) []string {
+	n := 0
+	for _, p := range products {
+		if ents.Live(p, now) {
+			n++
+		}
+	}
+	if n == len(products) {
+		return products[:n:n]
+	}
+	out := make([]string, 0, n)
+	for _, p := range products {
+		if ents.Live(p, now) {
+			out = append(out, p)
+		}
+	}
+	return out
 }
 
 // IsMachine reports whether a request wants a machine-readable answer: its
@@ -118,10 +139,24 @@ func isPaywallHeader(k string) bool {
 
 // withoutPaywallTokens drops the X-Paywall-* names from Connection
 // values, keeping the other tokens (close, keep-alive, ...).
+// mentionsPaywall reports whether v contains "paywall" in any case,
+// without allocating.
+func mentionsPaywall(v string) bool {
+	for i := 0; i+len("paywall") <= len(v); i++ {
+		if strings.EqualFold(v[i:i+len("paywall")], "paywall") {
+			return true
+		}
+	}
+	return false
+}
+
 func withoutPaywallTokens(values []string) []string {
+	if !slices.ContainsFunc(values, mentionsPaywall) {
+		return values // the common case: nothing to drop, no allocation
+	}
 	out := values[:0:0]
 	for _, v := range values {
-		if !strings.Contains(strings.ToLower(v), "paywall") {
+		if !mentionsPaywall(v) {
 			out = append(out, v)
 			continue
 		}
@@ -139,12 +174,15 @@ func withoutPaywallTokens(values []string) []string {
 }
 
 // SetUpstreamHeaders sets what the upstream app learns about a passing
-// request.
+// request. Both values share one backing array (one allocation, not two),
+// each capped so that a later Add copies; the keys are canonical already.
 func SetUpstreamHeaders(h http.Header, d Decision) {
 	if d.Outcome == FreeView || d.Outcome == Crawler {
 		setSellingHeaders(h, d)
 		return
 	}
-	h.Set("X-Paywall-User", d.User)
-	h.Set("X-Paywall-Products", strings.Join(d.Held, ","))
+	v := make([]string, 2)
+	v[0], v[1] = d.User, strings.Join(d.Held, ",")
+	h["X-Paywall-User"] = v[0:1:1]
+	h["X-Paywall-Products"] = v[1:2:2]
 }

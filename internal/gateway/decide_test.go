@@ -198,10 +198,36 @@ func TestIsMachine(t *testing.T) {
 	}
 }
 
+// The two upstream headers share one backing array: adding to one must
+// never change the other.
+func TestUpstreamHeadersAreIndependent(t *testing.T) {
+	h := http.Header{}
+	SetUpstreamHeaders(h, Decision{User: "alice", Held: []string{"pro", "course"}})
+	h.Add("X-Paywall-User", "mallory")
+	if got := h.Values("X-Paywall-Products"); len(got) != 1 || got[0] != "pro,course" {
+		t.Fatalf("X-Paywall-Products = %q, want [pro,course]", got)
+	}
+	if got := h.Values("X-Paywall-User"); len(got) != 2 || got[0] != "alice" {
+		t.Fatalf("X-Paywall-User = %q, want [alice mallory]", got)
+	}
+}
+
 func TestStripPaywallHeadersFromConnection(t *testing.T) {
 	h := http.Header{"Connection": {"keep-alive, X-Paywall-User", "x_paywall_products", "Upgrade"}}
 	StripPaywallHeaders(h)
 	if got := strings.Join(h["Connection"], "|"); got != "keep-alive|Upgrade" {
 		t.Fatalf("Connection after stripping: %q", got)
+	}
+}
+
+// Stripping allocates nothing when no header or Connection token names
+// X-Paywall-* (the ungated path must stay allocation-free).
+func TestStripPaywallHeadersAllocatesNothingWhenClean(t *testing.T) {
+	h := http.Header{"Connection": {"Keep-Alive"}, "Accept": {"text/html"}, "X-User": {"alice"}}
+	if n := testing.AllocsPerRun(100, func() { StripPaywallHeaders(h) }); n != 0 {
+		t.Fatalf("StripPaywallHeaders allocated %v times per call, want 0", n)
+	}
+	if got := h["Connection"]; len(got) != 1 || got[0] != "Keep-Alive" {
+		t.Fatalf("Connection changed: %q", got)
 	}
 }
