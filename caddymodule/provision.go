@@ -67,6 +67,7 @@ func (p *Paywall) Provision(ctx caddy.Context) error {
 		WebhookSecrets:    p.resolved.webhookSecrets,
 		SessionSecret:     p.resolved.sessionSecret,
 		AllowOnStoreError: p.OnStoreError == "allow",
+		StandIn:           stripeapi.IsStandIn(p.resolved.apiURL),
 		FreeViews:         p.freeViewLimits(),
 	}, gateway.Deps{
 		Store: parts.store, Reader: p.entitlementReader(client, parts.store),

@@ -38,6 +38,9 @@ type Config struct {
 	// AllowOnStoreError lets gated requests pass when Redis fails
 	// (on_store_error allow); otherwise they get 503.
 	AllowOnStoreError bool
+	// StandIn: the Stripe API is a stand-in (stripe_api_url), so the
+	// pages do not claim Stripe.
+	StandIn bool
 	// FreeViews are the products' free views (product id -> limit);
 	// counted by Deps.Meter.
 	FreeViews map[string]meter.Limit

@@ -100,6 +100,10 @@ type PayData struct {
 	ReturnTo string
 	// BackURL is the "Back to the site" link ("/" when empty).
 	BackURL string
+	// StandIn is set when payments go to a stand-in for Stripe
+	// (stripe_api_url: the offline demo, tests), so the page does not
+	// claim Stripe.
+	StandIn bool
 	// FreeViewsUsed, when not "", says the visitor has read the free pages
 	// of a product for now (free_views), and when more come.
 	FreeViewsUsed string
@@ -119,6 +123,9 @@ type ProcessingData struct {
 	BackURL string
 	// RefreshSeconds is the delay between checks (5 when 0 or less).
 	RefreshSeconds int
+	// StandIn is set when payments go to a stand-in for Stripe, as in
+	// PayData.
+	StandIn bool
 }
 
 // DefaultRefreshSeconds is the processing page's refresh delay when

@@ -155,12 +155,14 @@ func TestErrorPage(t *testing.T) {
 	}).Body.String()
 	mustContain(t, body,
 		"Signed in as <strong>erin</strong>",
-		"Error 400",
 		"<h1>That link has expired</h1>",
 		"<title>That link has expired</title>",
 		"<p>Please start again.</p>",
 		`<a href="/start">Back to the site</a>`,
 	)
+	// The status is for machines (it is the response's); people read the
+	// heading, not a raw "Error 400" label.
+	mustNotContain(t, body, "Error 400")
 
 	// No title: the status text. No user: no "Signed in as".
 	body = render(t, Builtin(), http.StatusServiceUnavailable, Error, ErrorData{Status: 503}).Body.String()
@@ -406,4 +408,23 @@ func TestConcurrentRender(t *testing.T) {
 		}()
 	}
 	wg.Wait()
+}
+
+// With a stand-in for Stripe (the offline demo, tests), no page claims
+// that Stripe takes the payment; with Stripe, the pages say so.
+func TestPagesDoNotClaimStripeForAStandIn(t *testing.T) {
+	pay := PayData{User: "ann", Products: []Product{{ID: "pro", Name: "Pro", Price: "€9.00"}}, CheckoutURL: "/paywall/checkout"}
+	processing := ProcessingData{User: "ann", ProductName: "Pro", RefreshURL: "/paywall/success?session_id=cs_1"}
+	mustContain(t, render(t, Builtin(), 200, Pay, pay).Body.String(), "Stripe's secure checkout page")
+	mustContain(t, render(t, Builtin(), 200, Processing, processing).Body.String(), "Stripe is still confirming")
+	pay.StandIn, processing.StandIn = true, true
+	for name, body := range map[string]string{
+		"pay":        render(t, Builtin(), 200, Pay, pay).Body.String(),
+		"processing": render(t, Builtin(), 200, Processing, processing).Body.String(),
+	} {
+		if strings.Contains(body, "Stripe") {
+			t.Errorf("the %s page names Stripe while a stand-in takes the payment:\n%s", name, body)
+		}
+	}
+	mustContain(t, render(t, Builtin(), 200, Pay, pay).Body.String(), "offline test checkout page")
 }
