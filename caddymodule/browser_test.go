@@ -25,7 +25,8 @@ import (
 // every page and every wait.
 const browserTimeout = 60 * time.Second
 
-// screenshotPath is the pay page's screenshot that the README shows. It is
+// screenshotPath is the one-price pay page's screenshot (the README shows
+// the two-price one, see browser_selling_test.go). It is
 // written when PAYWALL_UPDATE_SCREENSHOT=1 or when it does not exist yet, so
 // an ordinary test run never dirties the tree.
 var screenshotPath = filepath.Join("..", "docs", "pay-page.png")
@@ -209,7 +210,7 @@ func (b *browserRun) toPayPage(user string) {
 	b.wantPath("/paywall/pay", url.Values{"product": {"pro"}, "return_to": {"/premium/first-article"}})
 	wantContains(t, "pay page heading", b.text("main h1"), "Payment required")
 	b.do("waiting for the price", chromedp.WaitVisible(chromedp.CSS(".product .price")))
-	wantContains(t, "pay page product", b.text(".product"), "Pro articles", "€9.00")
+	wantContains(t, "pay page product", b.text(".product"), "Pro articles", "€9")
 	wantContains(t, "pay page button", b.text("#pay-pro"), "Pro articles")
 	wantContains(t, "pay page user", b.text("header .who"), user)
 }

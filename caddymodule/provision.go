@@ -67,6 +67,8 @@ func (p *Paywall) Provision(ctx caddy.Context) error {
 		WebhookSecrets:    p.resolved.webhookSecrets,
 		SessionSecret:     p.resolved.sessionSecret,
 		AllowOnStoreError: p.OnStoreError == "allow",
+		AutomaticTax:      p.AutomaticTax,
+		TaxIDCollection:   p.TaxIDCollection,
 		StandIn:           stripeapi.IsStandIn(p.resolved.apiURL),
 		FreeViews:         p.freeViewLimits(),
 	}, gateway.Deps{
@@ -182,7 +184,7 @@ func (p *Paywall) compileGates() (paths.Gates, error) {
 func (p *Paywall) eventProducts() []events.Product {
 	out := make([]events.Product, len(p.Products))
 	for i, pr := range p.Products {
-		out[i] = events.Product{ID: pr.ID, Price: pr.Price, Mode: pr.Mode, AccessFor: time.Duration(pr.AccessFor)}
+		out[i] = events.Product{ID: pr.ID, Prices: pr.allPrices(), Mode: pr.Mode, AccessFor: time.Duration(pr.AccessFor)}
 	}
 	return out
 }
@@ -191,8 +193,9 @@ func (p *Paywall) gatewayProducts() []gateway.Product {
 	out := make([]gateway.Product, len(p.Products))
 	for i, pr := range p.Products {
 		out[i] = gateway.Product{
-			ID: pr.ID, Name: pr.Name, Price: pr.Price, Mode: pr.Mode,
+			ID: pr.ID, Name: pr.Name, Prices: pr.allPrices(), Mode: pr.Mode,
 			AccessFor: time.Duration(pr.AccessFor), AllowPromotionCodes: pr.AllowPromotionCodes,
+			TrialDays: trialDays(pr.Trial), Description: pr.Description, Paths: pr.Paths,
 		}
 	}
 	return out

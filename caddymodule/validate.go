@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/url"
 	"strings"
+	"time"
 
 	"github.com/caddyserver/caddy/v2"
 
@@ -135,10 +136,12 @@ func (p *Paywall) Validate() error {
 		// A subscription's product is found from its price, so two
 		// subscription products may not share one.
 		if pr.Mode == "subscription" {
-			if other, ok := subscriptionPrices[pr.Price]; ok {
-				return fmt.Errorf("paywall: products %q and %q are subscriptions with the same price %q: their subscriptions could not be told apart", other, pr.ID, pr.Price)
+			for _, price := range pr.allPrices() {
+				if other, ok := subscriptionPrices[price]; ok {
+					return fmt.Errorf("paywall: products %q and %q are subscriptions with the same price %q: their subscriptions could not be told apart", other, pr.ID, price)
+				}
+				subscriptionPrices[price] = pr.ID
 			}
-			subscriptionPrices[pr.Price] = pr.ID
 		}
 	}
 	return nil
@@ -147,7 +150,7 @@ func (p *Paywall) Validate() error {
 // validate checks one product, whose id is already checked.
 func (pr Product) validate() error {
 	var missing []string
-	if pr.Price == "" {
+	if len(pr.allPrices()) == 0 {
 		missing = append(missing, "price")
 	}
 	if len(pr.Paths) == 0 {
@@ -166,6 +169,21 @@ func (pr Product) validate() error {
 		return errors.New("access_for must not be negative")
 	case pr.AccessFor != 0 && pr.Mode == "subscription":
 		return errors.New("access_for applies to mode payment only: a subscription's access follows its billing period")
+	case pr.Trial != 0 && pr.Mode != "subscription":
+		return errTrialMode
+	}
+	if pr.Trial != 0 {
+		if err := checkTrial(pr.Trial, time.Duration(pr.Trial).String()); err != nil {
+			return fmt.Errorf("trial: %v", err)
+		}
+	}
+	for i, price := range pr.Prices {
+		if err := checkPriceID(price); err != nil {
+			return fmt.Errorf("prices[%d]: %v", i, err)
+		}
+	}
+	if err := checkPrices(pr.allPrices()); err != nil {
+		return fmt.Errorf("price: %v", err)
 	}
 	for i, pattern := range pr.Paths {
 		if err := checkPattern(pattern); err != nil {

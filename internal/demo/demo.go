@@ -101,7 +101,8 @@ func Start(o Options) (*Demo, error) {
 		stub := stripestub.New(stripestub.Config{
 			Prices: []stripestub.Price{
 				{ID: "price_demo_pro", ProductName: "Pro articles", UnitAmount: 900, Currency: "eur"},
-				{ID: "price_demo_club", ProductName: "Members' club", UnitAmount: 500, Currency: "usd", Recurring: "month"},
+				{ID: "price_demo_club", ProductName: "Members' club", ProductID: "prod_demo_club", UnitAmount: 500, Currency: "usd", Recurring: "month"},
+				{ID: "price_demo_club_yearly", ProductName: "Members' club", ProductID: "prod_demo_club", UnitAmount: 5000, Currency: "usd", Recurring: "year"},
 			},
 			WebhookURL: webhookURL, WebhookSecret: secret,
 		})
@@ -116,8 +117,10 @@ func Start(o Options) (*Demo, error) {
 		}
 		product club {
 			name "Members' club"
-			price price_demo_club
+			description "The members' lounge and every page under /club/."
+			price price_demo_club price_demo_club_yearly
 			mode subscription
+			trial 14d
 			paths /club/*
 		}`
 	}

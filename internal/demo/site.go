@@ -26,7 +26,7 @@ or <strong>bob</strong> (password <strong>`+Users["bob"]+`</strong>); `+where+`.
 <ul>
 <li><a href="/premium/first-article">A premium article</a> (one-time payment)</li>
 <li><a href="/premium/second-article">Another premium article</a></li>
-<li><a href="/club/lounge">The members' club</a> (monthly subscription)</li>
+<li><a href="/club/lounge">The members' club</a> (monthly or yearly subscription, 14 days free)</li>
 </ul>
 <p><a href="/paywall/portal">Manage your subscription</a></p>`)
 	})

@@ -9,221 +9,277 @@ import (
 	"testing"
 	"time"
 
-	"github.com/redis/go-redis/v9"
-
-	"github.com/caddy-paywall/caddy-paywall/internal/crawlers"
-	"github.com/caddy-paywall/caddy-paywall/internal/meter"
-	"github.com/caddy-paywall/caddy-paywall/internal/testenv"
+	"github.com/caddy-paywall/caddy-paywall/internal/store"
 )
 
-const googleUA = "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)"
-
-// withFreeViews gives the fixture's "pro" product 2 free views per 720h,
-// counted on the fixture's Redis, on a clock the test moves.
-func withFreeViews(f *fixture, now *time.Time) {
-	f.gw.cfg.FreeViews = map[string]meter.Limit{"pro": {Views: 2, Per: 720 * time.Hour}}
-	f.gw.meter = meter.New(f.client, f.store.Prefix())
-	f.gw.now = func() time.Time { return *now }
+// sellingProducts: a subscription with two prices and a trial, and a
+// one-time product.
+var sellingProducts = []Product{
+	{ID: "club", Name: "Club", Prices: []string{"price_monthly", "price_yearly"}, Mode: "subscription",
+		TrialDays: 14, Paths: []string{"/club/*"}},
+	{ID: "pro", Name: "Pro articles", Prices: []string{"price_pro"}, Mode: "payment",
+		Description: "Every article, for good.", Paths: []string{"/premium/*"}},
 }
 
-func gated(user, path string) Request {
-	return Request{User: user, Products: []string{"pro"}, Path: path}
-}
-
-func TestDecideFreeViews(t *testing.T) {
-	f := newFixture(t, fixtureOpts{})
-	now := time.Now()
-	withFreeViews(f, &now)
-	f.grant(t, "alice", "pro")
-	ctx := context.Background()
-
-	steps := []struct {
-		user, path string
-		want       Outcome
-		header     string // X-Paywall-Free-View
-	}{
-		{"bob", "/premium/a", FreeView, "1 of 2"},
-		{"bob", "/premium/a", FreeView, "1 of 2"}, // again: free, not counted twice
-		{"bob", "/premium/b", FreeView, "2 of 2"},
-		{"bob", "/premium/c", Pay, ""}, // past the limit
-		{"bob", "/premium/b", FreeView, "2 of 2"},
-		{"alice", "/premium/a", Pass, ""}, // holds the product: never counted
-		{"", "/premium/a", Login, ""},     // signed out: the login redirect as before
-	}
-	for i, s := range steps {
-		d := f.gw.Decide(ctx, gated(s.user, s.path))
-		if d.Outcome != s.want {
-			t.Fatalf("step %d (%s %s): %s, want %s", i, s.user, s.path, d.Outcome, s.want)
-		}
-		if d.Passes() != (s.want != Pay && s.want != Login) {
-			t.Fatalf("step %d: Passes() = %v", i, d.Passes())
-		}
-		h := http.Header{}
-		if d.Passes() {
-			SetUpstreamHeaders(h, d)
-		}
-		if got := h.Get("X-Paywall-Free-View"); got != s.header {
-			t.Fatalf("step %d: X-Paywall-Free-View %q, want %q", i, got, s.header)
-		}
-		if s.want == FreeView {
-			// The user is named; no product is claimed as held.
-			if h.Get("X-Paywall-User") != "bob" || h.Values("X-Paywall-Products") != nil || len(d.Held) != 0 {
-				t.Fatalf("step %d: free view headers %v, held %v", i, h, d.Held)
-			}
-		}
-		if s.want == Pay && (d.Metered == nil || d.Metered.Used != 2 || d.Metered.Limit != 2 || d.Metered.Product != "pro") {
-			t.Fatalf("step %d: used-up meter %+v", i, d.Metered)
-		}
-	}
-	// alice was never counted: no meter of hers exists.
-	if n, err := f.client.Exists(ctx, f.store.Prefix()+"free-views:pro:alice").Result(); err != nil || n != 0 {
-		t.Fatalf("a paying user was counted (exists=%d, err %v)", n, err)
-	}
-	// A product without free views is not metered.
-	if d := f.gw.Decide(ctx, Request{User: "bob", Products: []string{"course"}, Path: "/course/x"}); d.Outcome != Pay || d.Metered != nil {
-		t.Fatalf("course: %s %+v", d.Outcome, d.Metered)
-	}
-	// The window ends: the views renew.
-	now = now.Add(720 * time.Hour)
-	if d := f.gw.Decide(ctx, gated("bob", "/premium/c")); d.Outcome != FreeView || d.Metered.Used != 1 {
-		t.Fatalf("after the window: %s %+v", d.Outcome, d.Metered)
-	}
-}
-
-func TestDecideFreeViewStoreDown(t *testing.T) {
-	// Entitlements read fine (Redis up), counting fails (its Redis is down):
-	// the on_store_error rule, never a free pass by accident.
-	for _, allow := range []bool{false, true} {
-		f := newFixture(t, fixtureOpts{allowStore: allow})
-		now := time.Now()
-		withFreeViews(f, &now)
-		r := testenv.StartRedis(t)
-		down := redis.NewClient(&redis.Options{Addr: r.Addr(), MaxRetries: -1, DialTimeout: 500 * time.Millisecond})
-		t.Cleanup(func() { down.Close() })
-		f.gw.meter = meter.New(down, f.store.Prefix())
-		r.Stop()
-
-		d := f.gw.Decide(context.Background(), gated("bob", "/premium/a"))
-		want := StoreDenied
-		if allow {
-			want = StoreAllowed
-		}
-		if d.Outcome != want || d.Err == nil || d.Metered != nil {
-			t.Fatalf("allow=%v: %s err %v metered %+v, want %s", allow, d.Outcome, d.Err, d.Metered, want)
-		}
-		w := httptest.NewRecorder()
-		req := httptest.NewRequest(http.MethodGet, "/premium/a", nil)
-		if !allow {
-			f.gw.Deny(w, req, d, "/login")
-			if w.Code != http.StatusServiceUnavailable {
-				t.Fatalf("deny: %d, want 503", w.Code)
-			}
-		}
-	}
-}
-
-func TestUsedUpFreeViews402AndPayPage(t *testing.T) {
-	f := newFixture(t, fixtureOpts{})
-	now := time.Date(2026, 11, 1, 12, 0, 0, 0, time.UTC)
-	withFreeViews(f, &now)
-	ctx := context.Background()
-	for _, p := range []string{"/premium/a", "/premium/b"} {
-		f.gw.Decide(ctx, gated("bob", p))
-	}
-	d := f.gw.Decide(ctx, gated("bob", "/premium/c"))
-	if d.Outcome != Pay {
-		t.Fatalf("outcome %s", d.Outcome)
-	}
-
-	// Machine: 402 naming the used-up free views.
-	w := httptest.NewRecorder()
-	r := httptest.NewRequest(http.MethodGet, "/premium/c", nil)
-	r.Header.Set("Accept", "application/json")
-	f.gw.Deny(w, r, d, "/login")
-	var body struct {
-		Detail    string         `json:"detail"`
-		FreeViews map[string]any `json:"free_views"`
-	}
-	if err := json.Unmarshal(w.Body.Bytes(), &body); err != nil || w.Code != http.StatusPaymentRequired {
-		t.Fatalf("402: %d %s", w.Code, w.Body)
-	}
-	if !strings.Contains(body.Detail, "free views are used") || body.FreeViews["used"] != 2.0 || body.FreeViews["limit"] != 2.0 ||
-		body.FreeViews["renews"] != "2026-12-01T12:00:00Z" || body.FreeViews["product"] != "pro" {
-		t.Fatalf("402 body: %s", w.Body)
-	}
-
-	// Browser: 303 to the pay page, which says the free views are used.
+// checkout posts the pay page's form for product with price ("" leaves
+// the price out) and returns the response.
+func checkout(t *testing.T, f *fixture, user, product, price string) *httptest.ResponseRecorder {
+	t.Helper()
 	b := newBrowser()
-	w = b.do(t, func(w http.ResponseWriter, r *http.Request) { f.gw.Deny(w, r, d, "/login") },
-		httptest.NewRequest(http.MethodGet, "/premium/c", nil))
-	if w.Code != http.StatusSeeOther {
-		t.Fatalf("browser: %d", w.Code)
+	form := openPayPage(t, f, b, user, "product="+product)
+	form.Set("product", product)
+	if price != "" {
+		form.Set("price", price)
 	}
-	w = b.do(t, f.endpoint("bob"), httptest.NewRequest(http.MethodGet, w.Header().Get("Location"), nil))
-	page := w.Body.String()
-	if w.Code != 200 || !strings.Contains(page, `id="free-views-used"`) ||
-		!strings.Contains(page, "You have read your 2 free pages of Pro articles. More free pages on 1 December 2026.") {
-		t.Fatalf("pay page: %d\n%s", w.Code, page)
-	}
-	// Someone with views left sees no such note.
-	f.gw.Decide(ctx, gated("carol", "/premium/a"))
-	w = newBrowser().do(t, f.endpoint("carol"), httptest.NewRequest(http.MethodGet, "/paywall/pay?product=pro", nil))
-	if w.Code != 200 || strings.Contains(w.Body.String(), "free-views-used") {
-		t.Fatalf("pay page with views left: %d", w.Code)
-	}
+	return b.do(t, f.endpoint(user), postForm("http://shop.test/paywall/checkout", form))
 }
 
-func TestDecideCrawler(t *testing.T) {
-	f := newFixture(t, fixtureOpts{})
-	dns := testenv.StartDNS(t)
-	dns.Host("crawl-192-0-2-1.googlebot.com", "192.0.2.1")
-	dns.PTR("192.0.2.66", "crawl-192-0-2-1.googlebot.com") // forged reverse zone
-	v, err := crawlers.New(crawlers.Options{Names: []string{"google"}, Resolver: dns.Addr})
+func (f *fixture) rememberCustomer(t *testing.T, user, customer string) {
+	t.Helper()
+	now := time.Now()
+	// A grant of a product no longer sold leaves the customer known.
+	_, err := f.store.Grant(context.Background(), store.GrantRequest{
+		Meta: store.Meta{Cause: "test", Created: now.Unix(), Now: now},
+		User: user, Product: "old", Source: "pi_old_" + user, Customer: customer,
+	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	f.gw.crawlers = v
-	ctx := context.Background()
-	for _, c := range []struct {
-		name          string
-		user, ua, ip  string
-		want          Outcome
-		crawlerHeader string
-	}{
-		{"verified", "", googleUA, "192.0.2.1:5000", Crawler, "google"},
-		{"forged", "", googleUA, "192.0.2.66:5000", Login, ""},
-		{"a browser", "", "Firefox", "192.0.2.1:5000", Login, ""},
-		{"signed in: the user's own access decides", "bob", googleUA, "192.0.2.1:5000", Pay, ""},
-	} {
-		t.Run(c.name, func(t *testing.T) {
-			d := f.gw.Decide(ctx, Request{User: c.user, Products: []string{"pro"}, Path: "/premium/a", UserAgent: c.ua, RemoteAddr: c.ip})
-			if d.Outcome != c.want {
-				t.Fatalf("%s, want %s", d.Outcome, c.want)
-			}
-			h := http.Header{}
-			if d.Passes() {
-				SetUpstreamHeaders(h, d)
-			}
-			if h.Get("X-Paywall-Crawler") != c.crawlerHeader || (c.want == Crawler && (h.Get("X-Paywall-User") != "" || h.Values("X-Paywall-Products") != nil)) {
-				t.Fatalf("headers %v", h)
-			}
-		})
-	}
-	// DNS down: not verified, the login redirect, no error.
-	dns.Fail(true)
-	d := f.gw.Decide(ctx, Request{Products: []string{"pro"}, Path: "/premium/a", UserAgent: googleUA, RemoteAddr: "192.0.2.7:1"})
-	if d.Outcome != Login || d.Err != nil {
-		t.Fatalf("DNS failing: %s %v", d.Outcome, d.Err)
+	if cus, err := f.store.CustomerOf(context.Background(), user); err != nil || cus != customer {
+		t.Fatalf("customer of %s: %q, %v", user, cus, err)
 	}
 }
 
-func TestRequestOf(t *testing.T) {
-	r := httptest.NewRequest(http.MethodGet, "/premium/a?x=1", nil)
-	r.RemoteAddr = "192.0.2.1:4000"
-	r.Header.Set("User-Agent", googleUA)
-	r.Header.Set("X-Forwarded-For", "192.0.2.99")
-	got := RequestOf(r, "bob", []string{"pro"})
-	if got.User != "bob" || got.Path != "/premium/a" || got.UserAgent != googleUA || got.RemoteAddr != "192.0.2.1:4000" {
-		t.Fatalf("%+v", got)
+func wantParams(t *testing.T, got map[string][]string, want map[string]string) {
+	t.Helper()
+	for k, v := range want {
+		g := ""
+		if len(got[k]) > 0 {
+			g = got[k][0]
+		}
+		if g != v {
+			t.Errorf("%s = %q, want %q", k, g, v)
+		}
+	}
+}
+
+// The visitor's chosen price goes to Checkout, with the trial and tax
+// (request shapes checked by stripe-mock, which refuses unknown params).
+func TestCheckoutChosenPriceTrialTax(t *testing.T) {
+	f := newFixture(t, fixtureOpts{products: sellingProducts, tax: true})
+	if w := checkout(t, f, "alice", "club", "price_yearly"); w.Code != http.StatusSeeOther {
+		t.Fatalf("checkout: %d %s", w.Code, w.Body)
+	}
+	reqs := f.stripe.requests("/v1/checkout/sessions")
+	if len(reqs) != 1 {
+		t.Fatalf("%d session creations, want 1", len(reqs))
+	}
+	wantParams(t, reqs[0].Form, map[string]string{
+		"mode":                                 "subscription",
+		"line_items[0][price]":                 "price_yearly",
+		"subscription_data[trial_period_days]": "14",
+		"subscription_data[metadata][paywall_product]": "club",
+		"automatic_tax[enabled]":                       "true",
+		"tax_id_collection[enabled]":                   "true",
+		"billing_address_collection":                   "required",
+		// Subscriptions create a customer anyway; Stripe refuses these in
+		// subscription mode.
+		"customer_creation":         "",
+		"invoice_creation[enabled]": "",
+		"customer":                  "",
+		"customer_update[address]":  "",
+	})
+
+	// No price chosen: the first one.
+	if w := checkout(t, f, "bob", "club", ""); w.Code != http.StatusSeeOther {
+		t.Fatalf("checkout without a price: %d %s", w.Code, w.Body)
+	}
+	if got := f.stripe.requests("/v1/checkout/sessions")[1].Form.Get("line_items[0][price]"); got != "price_monthly" {
+		t.Errorf("default price %q, want price_monthly", got)
+	}
+}
+
+// A price that is not one of the product's is refused before Stripe.
+func TestCheckoutRefusesOtherPrices(t *testing.T) {
+	f := newFixture(t, fixtureOpts{products: sellingProducts})
+	for _, price := range []string{"price_pro", "price_elsewhere", "price_monthly "} {
+		w := checkout(t, f, "alice", "club", price)
+		if w.Code != http.StatusBadRequest || !strings.Contains(w.Body.String(), "This price is not offered") {
+			t.Errorf("price %q: %d, want 400 naming the price\n%s", price, w.Code, w.Body)
+		}
+	}
+	if n := len(f.stripe.requests("/v1/checkout/sessions")); n != 0 {
+		t.Fatalf("%d sessions created for prices the product does not have", n)
+	}
+}
+
+// A one-time buyer gets a Customer and a receipt (issue 9, item 4); a
+// returning one keeps their Customer, whose address and name Checkout
+// updates for tax.
+func TestCheckoutPaymentCustomerAndInvoice(t *testing.T) {
+	f := newFixture(t, fixtureOpts{products: sellingProducts, tax: true})
+	if w := checkout(t, f, "alice", "pro", ""); w.Code != http.StatusSeeOther {
+		t.Fatalf("checkout: %d %s", w.Code, w.Body)
+	}
+	f.rememberCustomer(t, "bob", "cus_bob")
+	if w := checkout(t, f, "bob", "pro", "price_pro"); w.Code != http.StatusSeeOther {
+		t.Fatalf("checkout, returning customer: %d %s", w.Code, w.Body)
+	}
+	reqs := f.stripe.requests("/v1/checkout/sessions")
+	if len(reqs) != 2 {
+		t.Fatalf("%d session creations, want 2", len(reqs))
+	}
+	wantParams(t, reqs[0].Form, map[string]string{
+		"mode":                      "payment",
+		"customer_creation":         "always",
+		"invoice_creation[enabled]": "true",
+		"customer":                  "",
+		"customer_update[address]":  "",
+		"customer_update[name]":     "",
+		"automatic_tax[enabled]":    "true",
+	})
+	wantParams(t, reqs[1].Form, map[string]string{
+		"customer":                  "cus_bob",
+		"customer_creation":         "", // Stripe refuses it beside customer
+		"invoice_creation[enabled]": "true",
+		"customer_update[address]":  "auto",
+		"customer_update[name]":     "auto",
+	})
+}
+
+// Without the tax options, no tax parameter is sent.
+func TestCheckoutNoTaxByDefault(t *testing.T) {
+	f := newFixture(t, fixtureOpts{products: sellingProducts})
+	f.rememberCustomer(t, "bob", "cus_bob")
+	if w := checkout(t, f, "bob", "club", ""); w.Code != http.StatusSeeOther {
+		t.Fatalf("checkout: %d %s", w.Code, w.Body)
+	}
+	got := f.stripe.requests("/v1/checkout/sessions")[0].Form
+	for _, k := range []string{"automatic_tax[enabled]", "tax_id_collection[enabled]", "billing_address_collection",
+		"customer_update[address]", "customer_update[name]"} {
+		if got.Get(k) != "" {
+			t.Errorf("%s = %q, want it unset", k, got.Get(k))
+		}
+	}
+	if got.Get("customer") != "cus_bob" {
+		t.Errorf("customer %q, want cus_bob", got.Get("customer"))
+	}
+}
+
+// The pay page offers each price with its amount and interval, the trial
+// first, what the product opens and the tax notes.
+func TestPayPageSells(t *testing.T) {
+	f := newFixture(t, fixtureOpts{products: sellingProducts, tax: true})
+	b := newBrowser()
+	w := b.do(t, f.endpoint("alice"), httptest.NewRequest(http.MethodGet, "/paywall/pay?product=club&product=pro", nil))
+	if w.Code != http.StatusOK {
+		t.Fatalf("pay page: %d %s", w.Code, w.Body)
+	}
+	body := w.Body.String()
+	// stripe-mock answers every price as $20.00 a month.
+	for _, want := range []string{
+		`<legend>Choose how to pay</legend>`,
+		`name="price" value="price_monthly" checked>`,
+		`name="price" value="price_yearly">`,
+		`14 days free, then $20 a month`,
+		`Opens everything under /club/.`,
+		`Every article, for good.`,
+		`<input type="hidden" name="price" value="price_pro">`,
+		`Tax is added at checkout where it applies, from your billing address.`,
+		`You can enter a VAT or tax id at checkout.`,
+		`id="pay-club">Start the free trial of Club</button>`,
+	} {
+		if !strings.Contains(body, want) {
+			t.Errorf("pay page lacks %q", want)
+		}
+	}
+	if strings.Count(body, `days free, then`) != 2 {
+		t.Errorf("want the trial on each of club's two prices:\n%s", body)
+	}
+}
+
+// The 402 body lists every price of each product.
+func TestPaymentRequiredListsEveryPrice(t *testing.T) {
+	f := newFixture(t, fixtureOpts{products: sellingProducts})
+	r := httptest.NewRequest(http.MethodGet, "http://shop.test/club/a", nil)
+	r.Header.Set("Accept", "application/json")
+	w := httptest.NewRecorder()
+	f.gw.Deny(w, r, Decision{Outcome: Pay, User: "alice", Products: []string{"club"}}, "")
+	if w.Code != http.StatusPaymentRequired {
+		t.Fatalf("status %d, want 402", w.Code)
+	}
+	var body struct {
+		Products []struct {
+			ID, Price string
+			TrialDays int64 `json:"trial_days"`
+			Prices    []struct{ ID string }
+		}
+	}
+	if err := json.Unmarshal(w.Body.Bytes(), &body); err != nil {
+		t.Fatal(err)
+	}
+	if len(body.Products) != 1 {
+		t.Fatalf("products: %s", w.Body)
+	}
+	p := body.Products[0]
+	if p.ID != "club" || p.Price != "price_monthly" || p.TrialDays != 14 || len(p.Prices) != 2 ||
+		p.Prices[0].ID != "price_monthly" || p.Prices[1].ID != "price_yearly" {
+		t.Fatalf("402 body: %s", w.Body)
+	}
+}
+
+func TestDescribePaths(t *testing.T) {
+	for _, c := range []struct {
+		in   []string
+		want string
+	}{
+		{nil, ""},
+		{[]string{"/club/*"}, "Opens everything under /club/."},
+		{[]string{"/premium/*", "*.pdf", "/about"}, "Opens everything under /premium/, every .pdf file and the page /about."},
+		{[]string{"/*"}, "Opens the whole site."},
+		{[]string{"*secret*", "/doc*"}, "Opens pages whose address contains secret and pages starting with /doc."},
+	} {
+		if got := describePaths(c.in); got != c.want {
+			t.Errorf("describePaths(%q) = %q, want %q", c.in, got, c.want)
+		}
+	}
+}
+
+// A one-time buyer has a customer (customer_creation=always), so the
+// portal opens for them to find their receipts; without a customer,
+// a plain page says there is none yet.
+func TestPortalForOneTimeBuyer(t *testing.T) {
+	f := newFixture(t, fixtureOpts{products: sellingProducts})
+	f.rememberCustomer(t, "bob", "cus_bob")
+	b := newBrowser()
+	w := b.do(t, f.endpoint("bob"), httptest.NewRequest(http.MethodGet, "http://shop.test/paywall/portal", nil))
+	if w.Code != http.StatusSeeOther || !strings.HasPrefix(w.Header().Get("Location"), "https://") {
+		t.Fatalf("portal for a one-time buyer: %d %q\n%s", w.Code, w.Header().Get("Location"), w.Body)
+	}
+	reqs := f.stripe.requests("/v1/billing_portal/sessions")
+	if len(reqs) != 1 || reqs[0].Form.Get("customer") != "cus_bob" || reqs[0].Form.Get("return_url") != "http://shop.test/" {
+		t.Fatalf("portal sessions: %+v", reqs)
+	}
+
+	w = newBrowser().do(t, f.endpoint("carol"), httptest.NewRequest(http.MethodGet, "http://shop.test/paywall/portal", nil))
+	if w.Code != http.StatusNotFound || !strings.Contains(w.Body.String(), "made with your first purchase") {
+		t.Fatalf("portal without a customer: %d\n%s", w.Code, w.Body)
+	}
+}
+
+// When Stripe does not answer, the pay page still offers distinct choices.
+func TestPayPagePricesUnknown(t *testing.T) {
+	f := newFixture(t, fixtureOpts{products: sellingProducts, noStripe: true})
+	w := newBrowser().do(t, f.endpoint("alice"), httptest.NewRequest(http.MethodGet, "/paywall/pay?product=club", nil))
+	if w.Code != http.StatusOK {
+		t.Fatalf("pay page: %d %s", w.Code, w.Body)
+	}
+	for _, want := range []string{
+		"Option 1: 14 days free, then the price shown at checkout",
+		"Option 2: 14 days free, then the price shown at checkout",
+	} {
+		if !strings.Contains(w.Body.String(), want) {
+			t.Errorf("pay page lacks %q:\n%s", want, w.Body)
+		}
 	}
 }

@@ -99,8 +99,8 @@ func (g *Gateway) servePortal(w http.ResponseWriter, r *http.Request, user strin
 		return
 	}
 	if cus == "" {
-		g.errorPage(w, http.StatusNotFound, "No subscription yet",
-			"There is no billing account for you yet. Subscribe first, then manage it here.", user)
+		g.errorPage(w, http.StatusNotFound, "No billing account yet",
+			"There is no billing account for you yet: it is made with your first purchase or subscription.", user)
 		return
 	}
 	portal, err := g.api.BillingPortalSessions.New(portalParams(r, cus, orRoot(d.ReturnTo)))
