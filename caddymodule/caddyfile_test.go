@@ -388,7 +388,7 @@ func TestUnmarshalCaddyfileErrors(t *testing.T) {
 		{"automatic_tax set twice", head + "\tautomatic_tax on\n\tautomatic_tax off\n}",
 			`automatic_tax: set twice (first at Testfile:5), at Testfile:6`},
 		{"automatic_tax in a product", head + "\tproduct pro {\n\t\tautomatic_tax on\n\t}\n}",
-			`product "pro": unrecognized option "automatic_tax" (known: name, description, price, mode, trial, access_for, paths, except, allow_promotion_codes), at Testfile:6`},
+			`product "pro": unrecognized option "automatic_tax" (known: name, description, price, mode, trial, access_for, paths, except, allow_promotion_codes, free_views), at Testfile:6`},
 
 		// what is missing, found at the end of a block, points at its start
 		{"product without price", head + "\tproduct pro {\n\t\tpaths /premium/*\n\t}\n}",
