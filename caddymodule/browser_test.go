@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"net/url"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -108,19 +107,11 @@ func startBrowserDemo(t *testing.T, user string) *browserRun {
 	return b
 }
 
-// findChromium finds Debian's chromium; a missing browser fails the test
-// (it is never skipped) with the command that installs it.
+// findChromium finds Debian's chromium (testenv.Binary: a missing
+// browser fails the test, never skips it).
 func findChromium(t *testing.T) string {
 	t.Helper()
-	if p, err := exec.LookPath("chromium"); err == nil {
-		return p
-	}
-	if st, err := os.Stat("/usr/bin/chromium"); err == nil && !st.IsDir() {
-		return "/usr/bin/chromium"
-	}
-	t.Fatalf("chromium not found on PATH or at /usr/bin/chromium: the browser tests need it; " +
-		"run the README's test command (bash .ci/test.sh), or apt-get install chromium")
-	return ""
+	return testenv.Binary(t, "chromium")
 }
 
 // do runs actions in the tab and fails the test with what it was doing.

@@ -3,6 +3,7 @@ package caddymodule
 import (
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/caddyserver/caddy/v2"
@@ -48,6 +49,7 @@ func parseCaddyfile(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error)
 //		stripe_webhook_secret <whsec...>...    # repeatable: key rotation
 //		stripe_api_url        <url>
 //		redis                 <url>
+//		redis_min_replicas    <n>
 //		key_prefix            <prefix>
 //		session_secret        <secret>
 //		user                  <placeholder>
@@ -114,6 +116,11 @@ func (p *Paywall) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 			p.StripeAPIURL, err = oneArg(d, opt, checkAPIURL)
 		case "redis":
 			p.Redis, err = oneArg(d, opt, nil)
+		case "redis_min_replicas":
+			var v string
+			if v, err = oneArg(d, opt, checkMinReplicas); err == nil {
+				p.RedisMinReplicas, _ = strconv.Atoi(v)
+			}
 		case "key_prefix":
 			p.KeyPrefix, err = oneArg(d, opt, nil)
 		case "session_secret":
@@ -268,7 +275,7 @@ func unmarshalProduct(d *caddyfile.Dispenser, products map[string]caddyfile.Toke
 // errors name the closest one or list them all.
 var (
 	paywallOptions = []string{
-		"stripe_secret_key", "stripe_webhook_secret", "stripe_api_url", "redis", "key_prefix",
+		"stripe_secret_key", "stripe_webhook_secret", "stripe_api_url", "redis", "redis_min_replicas", "key_prefix",
 		"session_secret", "user", "login_url", "base_path", "on_store_error", "shadow",
 		"templates", "refund_policy", "dispute_policy", "past_due_grace", "automatic_tax",
 		"tax_id_collection", "crawlers", "product",

@@ -91,6 +91,7 @@ var goodCaddyfiles = []struct {
 				stripe_webhook_secret whsec_older
 				stripe_api_url        https://stripe.internal:8443/
 				redis                 redis-sentinel://10.0.0.1:26379/0?master_name=main
+				redis_min_replicas    2
 				key_prefix            {shop}:
 				session_secret        "a secret with spaces, 32+ bytes long"
 				user                  {http.request.header.X-User}
@@ -124,6 +125,7 @@ var goodCaddyfiles = []struct {
 			StripeWebhookSecrets: []string{"whsec_new", "whsec_old", "whsec_older"},
 			StripeAPIURL:         "https://stripe.internal:8443/",
 			Redis:                "redis-sentinel://10.0.0.1:26379/0?master_name=main",
+			RedisMinReplicas:     2,
 			KeyPrefix:            "{shop}:",
 			SessionSecret:        "a secret with spaces, 32+ bytes long",
 			User:                 "{http.request.header.X-User}",
@@ -262,7 +264,7 @@ func TestUnmarshalCaddyfileErrors(t *testing.T) {
 		{"misspelt option", head + "\tstripe_webhook_secrets whsec_456\n}",
 			`unrecognized paywall option "stripe_webhook_secrets" (did you mean "stripe_webhook_secret"?), at Testfile:5`},
 		{"unknown option", head + "\tcolour blue\n}",
-			`unrecognized paywall option "colour" (known: stripe_secret_key, stripe_webhook_secret, stripe_api_url, redis, key_prefix, session_secret, user, login_url, base_path, on_store_error, shadow, templates, refund_policy, dispute_policy, past_due_grace, automatic_tax, tax_id_collection, crawlers, product), at Testfile:5`},
+			`unrecognized paywall option "colour" (known: stripe_secret_key, stripe_webhook_secret, stripe_api_url, redis, redis_min_replicas, key_prefix, session_secret, user, login_url, base_path, on_store_error, shadow, templates, refund_policy, dispute_policy, past_due_grace, automatic_tax, tax_id_collection, crawlers, product), at Testfile:5`},
 		{"misspelt product option", head + "\tproduct pro {\n\t\tprice price_1\n\t\tpath /premium/*\n\t}\n}",
 			`product "pro": unrecognized option "path" (did you mean "paths"?), at Testfile:7`},
 		{"unknown product option", head + "\tproduct pro {\n\t\tcurrency eur\n\t}\n}",
@@ -301,6 +303,12 @@ func TestUnmarshalCaddyfileErrors(t *testing.T) {
 			`past_due_grace: too many values (want 1, got 2), at Testfile:5`},
 		{"bad duration unit", head + "\tpast_due_grace 3w\n}",
 			`past_due_grace: invalid duration "3w" (want a number and a unit, such as 720h or 30d), at Testfile:5`},
+		{"negative redis_min_replicas", head + "\tredis_min_replicas -1\n}",
+			`redis_min_replicas: -1 is negative (want 0 or more replicas), at Testfile:5`},
+		{"non-integer redis_min_replicas", head + "\tredis_min_replicas 1.5\n}",
+			`redis_min_replicas: "1.5" is not a whole number of replicas (want 0 or more), at Testfile:5`},
+		{"redis_min_replicas word", head + "\tredis_min_replicas one\n}",
+			`redis_min_replicas: "one" is not a whole number of replicas (want 0 or more), at Testfile:5`},
 		{"negative duration", head + "\tpast_due_grace -1h\n}",
 			`past_due_grace: invalid duration "-1h": must not be negative, at Testfile:5`},
 		{"publishable key", "paywall {\n\tstripe_secret_key pk_live_abc\n}",

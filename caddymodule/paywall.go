@@ -52,6 +52,18 @@ type Paywall struct {
 	// Default: redis://127.0.0.1:6379/0.
 	Redis string `json:"redis,omitempty"`
 
+	// How many Redis replicas must hold each change before the paywall
+	// reports it done: the webhook answers 2xx, the success page and
+	// reconcile report a grant. Each change, including the event marker
+	// that makes a redelivery a duplicate, is followed by Redis
+	// `WAIT <n> 1000` on the master; fewer replicas within 1s answer the
+	// webhook 503 (Stripe retries, and the retry waits again), the success
+	// page "processing", reconcile an error. Pair it with the master's
+	// min-replicas-to-write. Default: 0 (no wait: replication is
+	// asynchronous, and a failover can lose a change acknowledged just
+	// before it).
+	RedisMinReplicas int `json:"redis_min_replicas,omitempty"`
+
 	// Prefix of every Redis key the paywall writes. Keep one {hash tag} in
 	// it so the atomic scripts also run on Redis Cluster. Default: {paywall}:
 	KeyPrefix string `json:"key_prefix,omitempty"`

@@ -113,6 +113,7 @@ type parts struct {
 // from a resolved config. It contacts neither Redis nor Stripe.
 func (p *Paywall) buildParts(rc redis.UniversalClient) parts {
 	st := store.New(rc, p.KeyPrefix)
+	st.SetMinReplicas(p.RedisMinReplicas)
 	api := stripeapi.New(p.resolved.stripeKey, p.resolved.apiURL)
 	return parts{store: st, api: api, applier: &events.Applier{
 		Store:    st,

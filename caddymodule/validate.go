@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -109,6 +110,9 @@ func (p *Paywall) Validate() error {
 		if err := o.check(o.value); err != nil {
 			return fmt.Errorf("paywall: %s: %v", o.field, err)
 		}
+	}
+	if p.RedisMinReplicas < 0 {
+		return fmt.Errorf("paywall: redis_min_replicas: %d is negative (want 0 or more replicas)", p.RedisMinReplicas)
 	}
 	if p.PastDueGrace < 0 {
 		return fmt.Errorf("paywall: past_due_grace must not be negative")
@@ -351,6 +355,18 @@ func checkResolved(option, raw, resolved string, check func(string) error) error
 			return fmt.Errorf("paywall: %s:%s: %v", option, from, err)
 		}
 		return fmt.Errorf("paywall: %s: %v", option, err)
+	}
+	return nil
+}
+
+// checkMinReplicas reads redis_min_replicas: a whole number, 0 or more.
+func checkMinReplicas(v string) error {
+	n, err := strconv.Atoi(v)
+	if err != nil {
+		return fmt.Errorf("%q is not a whole number of replicas (want 0 or more)", v)
+	}
+	if n < 0 {
+		return fmt.Errorf("%d is negative (want 0 or more replicas)", n)
 	}
 	return nil
 }

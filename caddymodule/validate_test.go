@@ -100,6 +100,8 @@ func TestValidate(t *testing.T) {
 			`paywall: refund_policy: unknown value "partial" (want full or any)`},
 		{"dispute_policy", func(p *Paywall) { p.DisputePolicy = "ignore" },
 			`paywall: dispute_policy: unknown value "ignore" (want revoke or keep)`},
+		{"negative redis_min_replicas", func(p *Paywall) { p.RedisMinReplicas = -2 },
+			`paywall: redis_min_replicas: -2 is negative (want 0 or more replicas)`},
 		{"negative past_due_grace", func(p *Paywall) { p.PastDueGrace = caddy.Duration(-time.Hour) },
 			`paywall: past_due_grace must not be negative`},
 
