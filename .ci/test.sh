@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Runs every test on a fresh machine: installs every program in
 # .ci/programs that is missing (Debian's packages with apt-get, Go tools
-# with go install into .bin/), starts a redis-server, a three-master Redis
+# with go install into .bin/), and axe-core for the browser tests'
+# accessibility check (npm, from Debian's packages, installs it into
+# .bin/axe-core); starts a redis-server, a three-master Redis
 # Cluster and stripe-mock on free loopback ports, runs go vet and
 # go test -race, and stops what it started.
 set -euo pipefail
@@ -31,15 +33,24 @@ while read -r program via source; do
 	*) echo ".ci/programs: unknown install method '$via' for $program" >&2; exit 1 ;;
 	esac
 done <.ci/programs
+# npm installs axe-core (below); no test starts it.
+command -v npm >/dev/null || apt_missing+=(nodejs npm)
 if [ ${#apt_missing[@]} -gt 0 ]; then
 	echo "installing ${apt_missing[*]} from Debian's packages"
 	as_root apt-get update -qq
-	as_root env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends "${apt_missing[@]}" >/dev/null
+	as_root env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -qq "${apt_missing[@]}" >/dev/null
 fi
 for module in ${go_missing[@]+"${go_missing[@]}"}; do
 	echo "installing $module into .bin/"
 	GOBIN="$root/.bin" go install "$module"
 done
+# The browser tests' accessibility check; the version is pinned in one
+# place (internal/testenv).
+axe_version=$(sed -n 's/^const AxeVersion = "\(.*\)"$/\1/p' internal/testenv/testenv.go)
+if ! grep -qs "\"version\": \"$axe_version\"" .bin/axe-core/node_modules/axe-core/package.json; then
+	echo "installing axe-core $axe_version into .bin/axe-core"
+	npm install --prefix .bin/axe-core --no-save --no-audit --no-fund --loglevel=error "axe-core@$axe_version" >/dev/null
+fi
 
 free_port() {
 	local p

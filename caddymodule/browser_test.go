@@ -21,8 +21,9 @@ import (
 )
 
 // browserTimeout bounds each browser test as a whole: starting Chromium,
-// every page and every wait.
-const browserTimeout = 60 * time.Second
+// every page and every wait (the accessibility walk visits every page at
+// two widths).
+const browserTimeout = 3 * time.Minute
 
 // screenshotPath is the one-price pay page's screenshot (the README shows
 // the two-price one, see browser_selling_test.go). It is
@@ -46,8 +47,6 @@ type browserRun struct {
 // request carries the basic_auth login of user.
 func startBrowserDemo(t *testing.T, user string) *browserRun {
 	t.Helper()
-	chromium := findChromium(t)
-
 	port := testenv.FreePort(t)
 	d, err := demo.Start(demo.Options{Listen: fmt.Sprintf("127.0.0.1:%d", port)})
 	if err != nil {
@@ -57,6 +56,31 @@ func startBrowserDemo(t *testing.T, user string) *browserRun {
 	startCaddy(t, d.Caddyfile) // stopped (cleanup) before the demo's parts
 	testenv.WaitHTTP(t, d.URL+"/")
 
+	ctx := startChromium(t)
+
+	b := &browserRun{t: t, ctx: ctx, url: d.URL}
+	if err := chromedp.Listen(ctx, func(ev any) {
+		if ev, ok := ev.(*network.EventRequestWillBeSent); ok && ev.Type == network.ResourceTypeDocument {
+			b.mu.Lock()
+			b.documents = append(b.documents, ev.Request.URL)
+			b.mu.Unlock()
+		}
+	}); err != nil {
+		t.Fatalf("listening to the tab: %v", err)
+	}
+	auth := "Basic " + base64.StdEncoding.EncodeToString([]byte(user+":"+demo.Users[user]))
+	if _, err := chromedp.Call(ctx, network.SetExtraHTTPHeaders,
+		network.SetExtraHTTPHeadersParams{Headers: network.Headers{"Authorization": auth}}); err != nil {
+		t.Fatalf("setting the Authorization header: %v", err)
+	}
+	return b
+}
+
+// startChromium starts a headless Chromium and opens a tab; it is stopped
+// when the test ends, and everything it does is bounded by browserTimeout.
+func startChromium(t testing.TB) context.Context {
+	t.Helper()
+	chromium := findChromium(t)
 	// One deadline for everything, the browser's life included.
 	timeoutCtx, cancelTimeout := context.WithTimeout(context.Background(), browserTimeout)
 	t.Cleanup(cancelTimeout)
@@ -85,31 +109,15 @@ func startBrowserDemo(t *testing.T, user string) *browserRun {
 			t.Logf("chromium output:\n%s", output.String())
 		}
 	})
-
-	b := &browserRun{t: t, ctx: ctx, url: d.URL}
 	if err := chromedp.Do(ctx); err != nil { // starts the browser and opens the tab
 		t.Fatalf("starting %s: %v", chromium, err)
 	}
-	if err := chromedp.Listen(ctx, func(ev any) {
-		if ev, ok := ev.(*network.EventRequestWillBeSent); ok && ev.Type == network.ResourceTypeDocument {
-			b.mu.Lock()
-			b.documents = append(b.documents, ev.Request.URL)
-			b.mu.Unlock()
-		}
-	}); err != nil {
-		t.Fatalf("listening to the tab: %v", err)
-	}
-	auth := "Basic " + base64.StdEncoding.EncodeToString([]byte(user+":"+demo.Users[user]))
-	if _, err := chromedp.Call(ctx, network.SetExtraHTTPHeaders,
-		network.SetExtraHTTPHeadersParams{Headers: network.Headers{"Authorization": auth}}); err != nil {
-		t.Fatalf("setting the Authorization header: %v", err)
-	}
-	return b
+	return ctx
 }
 
 // findChromium finds Debian's chromium (testenv.Binary: a missing
 // browser fails the test, never skips it).
-func findChromium(t *testing.T) string {
+func findChromium(t testing.TB) string {
 	t.Helper()
 	return testenv.Binary(t, "chromium")
 }

@@ -82,7 +82,7 @@ type Paywall struct {
 	LoginURL string `json:"login_url,omitempty"`
 
 	// Path under which the paywall serves its endpoints (pay, checkout,
-	// success, cancel, portal, webhook, healthz). Never gated.
+	// success, status, cancel, portal, webhook, healthz). Never gated.
 	// Default: /paywall.
 	BasePath string `json:"base_path,omitempty"`
 

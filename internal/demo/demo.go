@@ -105,6 +105,9 @@ func Start(o Options) (*Demo, error) {
 				{ID: "price_demo_club_yearly", ProductName: "Members' club", ProductID: "prod_demo_club", UnitAmount: 5000, Currency: "usd", Recurring: "year"},
 			},
 			WebhookURL: webhookURL, WebhookSecret: secret,
+			// A "bank transfer" button: the processing page, and a
+			// payment confirmed later from the stand-in's page.
+			DelayedOption: true,
 		})
 		if apiURL, err = d.serve(stub); err != nil {
 			return nil, err

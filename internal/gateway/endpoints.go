@@ -44,6 +44,10 @@ func (g *Gateway) ServeEndpoint(w http.ResponseWriter, r *http.Request, user str
 		if only(w, r, http.MethodGet, http.MethodHead) {
 			g.serveSuccess(w, r, user, login)
 		}
+	case "/status":
+		if only(w, r, http.MethodGet, http.MethodHead) {
+			g.serveStatus(w, r, user)
+		}
 	case "/cancel":
 		if only(w, r, http.MethodGet, http.MethodHead) {
 			g.serveCancel(w, r, user)

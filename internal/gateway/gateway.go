@@ -1,6 +1,6 @@
 // Package gateway is the paywall's HTTP side, free of Caddy: the decision
 // for a gated request and the endpoints under base_path (pay, checkout,
-// success, cancel, portal, webhook, healthz). caddymodule wires it into a
+// success, status, cancel, portal, webhook, healthz). caddymodule wires it into a
 // Caddy handler.
 package gateway
 

@@ -12,8 +12,12 @@ import (
 	"github.com/caddy-paywall/caddy-paywall/internal/store"
 )
 
-// processingRefresh is how often the processing page checks again.
-const processingRefresh = 3
+// processingRefresh is how often the processing page checks again, and
+// processingStopAfter for how long (delayed payment methods take days).
+const (
+	processingRefresh   = 3
+	processingStopAfter = 300
+)
 
 // serveSuccess is where Stripe sends the visitor back. The visitor may be
 // faster than the webhook, so the session is asked for and, if paid and
@@ -38,7 +42,7 @@ func (g *Gateway) serveSuccess(w http.ResponseWriter, r *http.Request, user stri
 	}
 	if err != nil {
 		g.log.Warn("success page: fetching checkout session", field("session", id), zapErr(err))
-		g.processing(w, r, user, "")
+		g.processing(w, r, user, id, "")
 		return
 	}
 	if s.ClientReferenceID != user && s.User() != user {
@@ -47,7 +51,7 @@ func (g *Gateway) serveSuccess(w http.ResponseWriter, r *http.Request, user stri
 	}
 	productName := g.productName(r, s.Metadata[events.MetaProduct])
 	if !s.Paid() {
-		g.processing(w, r, user, productName)
+		g.processing(w, r, user, id, productName)
 		return
 	}
 	now := g.now()
@@ -57,7 +61,7 @@ func (g *Gateway) serveSuccess(w http.ResponseWriter, r *http.Request, user stri
 	g.invalidate(user)
 	if err != nil {
 		g.log.Error("success page: fulfilling checkout session", field("session", id), zapErr(err))
-		g.processing(w, r, user, productName)
+		g.processing(w, r, user, id, productName)
 		return
 	}
 	if d.ReturnTo != "" {
@@ -67,10 +71,11 @@ func (g *Gateway) serveSuccess(w http.ResponseWriter, r *http.Request, user stri
 	_ = g.pages.Render(w, http.StatusOK, "success", pages.SuccessData{User: user, ProductName: productName, ContinueURL: "/"})
 }
 
-func (g *Gateway) processing(w http.ResponseWriter, r *http.Request, user, productName string) {
+func (g *Gateway) processing(w http.ResponseWriter, r *http.Request, user, sessionID, productName string) {
 	_ = g.pages.Render(w, http.StatusOK, "processing", pages.ProcessingData{
 		User: user, ProductName: productName, RefreshURL: r.URL.RequestURI(),
-		BackURL: "/", RefreshSeconds: processingRefresh, StandIn: g.cfg.StandIn,
+		StatusURL: g.statusURL(sessionID), BackURL: "/", StandIn: g.cfg.StandIn,
+		RefreshSeconds: processingRefresh, StopAfterSeconds: processingStopAfter,
 	})
 }
 

@@ -32,13 +32,16 @@
 //
 // The fields each page receives are documented on PayData, ProcessingData,
 // CancelData, SuccessData and ErrorData. The function statusText (the
-// net/http status text for a code) is available to every template.
+// net/http status text for a code) and checkScript (the processing page's
+// script element, see ProcessingData) are available to every template.
 // Templates are checked when they are loaded, by rendering each with
 // sample data, so a mistyped field name fails at startup rather than on a
 // customer's screen.
 //
 // The pages are served with a Content-Security-Policy that allows no
-// scripts, images, fonts or external stylesheets. CSS must be written in
+// images, fonts or external stylesheets, and no script but the processing
+// page's own check (the function checkScript writes it: a page that
+// contains it may run it and fetch from this site). CSS must be written in
 // <style> elements (each is allowed by its hash, computed as the page is
 // served); style="" attributes are blocked. The pay form's POST must go to
 // this site, to Stripe Checkout (https://checkout.stripe.com) or to an
@@ -60,7 +63,6 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"strconv"
 	"strings"
 )
 
@@ -136,28 +138,47 @@ type PayData struct {
 
 // ProcessingData is the data of processing.html, shown when the customer is
 // back from Checkout but Stripe has not confirmed the payment yet.
+//
+// The page never reloads itself. It has a "Check again" link (RefreshURL)
+// and, when StatusURL is set, a small script (the checkScript function,
+// allowed by its hash in the page's Content-Security-Policy) that asks
+// StatusURL every RefreshSeconds for StopAfterSeconds. When the answer is
+// {"state":"paid"} it announces "Payment confirmed, taking you back" in
+// the aria-live region and goes to RefreshURL.
 type ProcessingData struct {
 	// User is who is paying.
 	User string
 	// ProductName is the display name of what is being bought; may be "".
 	ProductName string
-	// RefreshURL is where the page reloads to, to check again; a relative
-	// path or an http(s) URL. No refresh when "".
+	// RefreshURL is the "Check again" link, which checks the payment and
+	// goes on once it is confirmed (the success endpoint); a path on this
+	// site or an http(s) URL. No link and no script when "".
 	RefreshURL string
+	// StatusURL is what the script asks, a path on this site answering
+	// JSON {"state":"paid"} or {"state":"processing"}. No script when "".
+	StatusURL string
 	// BackURL is the "Back to the site" link ("/" when empty).
 	BackURL string
-	// RefreshSeconds is the delay between checks (5 when 0 or less).
+	// RefreshSeconds is the delay between the script's checks (5 when 0 or
+	// less).
 	RefreshSeconds int
+	// StopAfterSeconds is how long the script keeps checking (300 when 0
+	// or less): delayed payment methods can take days.
+	StopAfterSeconds int
 	// StandIn is set when payments go to a stand-in for Stripe, as in
 	// PayData.
 	StandIn bool
 }
 
-// DefaultRefreshSeconds is the processing page's refresh delay when
+// DefaultRefreshSeconds is the processing page's delay between checks when
 // ProcessingData.RefreshSeconds is not set.
 const DefaultRefreshSeconds = 5
 
-// RefreshAfter returns the refresh delay in seconds:
+// DefaultStopAfterSeconds is how long the processing page checks when
+// ProcessingData.StopAfterSeconds is not set.
+const DefaultStopAfterSeconds = 300
+
+// RefreshAfter returns the delay between checks in seconds:
 // RefreshSeconds, or DefaultRefreshSeconds when that is not positive.
 func (d ProcessingData) RefreshAfter() int {
 	if d.RefreshSeconds > 0 {
@@ -166,16 +187,31 @@ func (d ProcessingData) RefreshAfter() int {
 	return DefaultRefreshSeconds
 }
 
-// RefreshContent returns the content of the page's
-// <meta http-equiv="refresh">, such as "5;url=/paywall/success?…", or ""
-// when RefreshURL is empty or not a relative path or http(s) URL.
-// html/template does not filter URLs inside that attribute, so this does.
-func (d ProcessingData) RefreshContent() string {
-	u := safeURL(d.RefreshURL)
-	if u == "" {
-		return ""
+// StopAfter returns how long the script checks, in seconds:
+// StopAfterSeconds, or DefaultStopAfterSeconds when that is not positive.
+func (d ProcessingData) StopAfter() int {
+	if d.StopAfterSeconds > 0 {
+		return d.StopAfterSeconds
 	}
-	return strconv.Itoa(d.RefreshAfter()) + ";url=" + u
+	return DefaultStopAfterSeconds
+}
+
+// StopAfterMinutes is StopAfter in whole minutes, rounded up.
+func (d ProcessingData) StopAfterMinutes() int {
+	return (d.StopAfter() + 59) / 60
+}
+
+// CheckAgainURL returns RefreshURL when it is a path on this site or an
+// http(s) URL, else "".
+func (d ProcessingData) CheckAgainURL() string { return safeURL(d.RefreshURL) }
+
+// CheckStatusURL returns StatusURL when it is a path on this site (the
+// script may only connect to this site), else "".
+func (d ProcessingData) CheckStatusURL() string {
+	if u := safeURL(d.StatusURL); strings.HasPrefix(u, "/") {
+		return u
+	}
+	return ""
 }
 
 // CancelData is the data of cancel.html, shown when the customer leaves
@@ -261,10 +297,11 @@ var samples = map[string]any{
 		CheckoutURL: "/paywall/checkout", CSRFToken: "t", Nonce: "n",
 		ReturnTo: "/premium/x", BackURL: "/", AutomaticTax: true, TaxIDCollection: true,
 	},
-	Processing: ProcessingData{User: "alice", ProductName: "Pro articles", RefreshURL: "/paywall/success?session_id=cs_1", BackURL: "/", RefreshSeconds: 3},
-	Cancel:     CancelData{User: "alice", ProductName: "Pro articles", PayURL: "/paywall/pay?product=pro", BackURL: "/"},
-	Success:    SuccessData{User: "alice", ProductName: "Pro articles", ContinueURL: "/"},
-	Error:      ErrorData{Status: 404, Title: "Not found", Message: "No such page.", BackURL: "/", User: "alice"},
+	Processing: ProcessingData{User: "alice", ProductName: "Pro articles", RefreshURL: "/paywall/success?session_id=cs_1",
+		StatusURL: "/paywall/status?session_id=cs_1", BackURL: "/", RefreshSeconds: 3, StopAfterSeconds: 300},
+	Cancel:  CancelData{User: "alice", ProductName: "Pro articles", PayURL: "/paywall/pay?product=pro", BackURL: "/"},
+	Success: SuccessData{User: "alice", ProductName: "Pro articles", ContinueURL: "/"},
+	Error:   ErrorData{Status: 404, Title: "Not found", Message: "No such page.", BackURL: "/", User: "alice"},
 }
 
 // names lists the pages in a fixed order.
@@ -369,8 +406,23 @@ func load(base fs.FS, baseDir string, over fs.FS, overDir string) (*Set, error) 
 }
 
 var funcs = template.FuncMap{
-	"statusText": http.StatusText,
+	"statusText":  http.StatusText,
+	"checkScript": func() template.HTML { return checkScriptElement },
 }
+
+// processingJS is the processing page's script. Its hash, computed here
+// from the embedded file, is the only script the pages' CSP allows.
+//
+//go:embed processing.js
+var processingJS string
+
+var (
+	checkScriptElement = template.HTML("<script>" + processingJS + "</script>")
+	checkScriptHash    = func() string {
+		sum := sha256.Sum256([]byte(processingJS))
+		return "sha256-" + base64.StdEncoding.EncodeToString(sum[:])
+	}()
+)
 
 // WithFormAction returns a copy of s whose pages also allow forms to
 // submit to (and be redirected to) the given origins, such as the offline
@@ -427,6 +479,10 @@ func (s *Set) Render(w http.ResponseWriter, status int, name string, data any) e
 func (s *Set) csp(page []byte, data any) string {
 	var b strings.Builder
 	b.WriteString("default-src 'none'")
+	if bytes.Contains(page, []byte(checkScriptElement)) {
+		// The check script, and the status requests it makes.
+		b.WriteString("; script-src '" + checkScriptHash + "'; connect-src 'self'")
+	}
 	if hashes := styleHashes(page); len(hashes) > 0 {
 		b.WriteString("; style-src")
 		for _, h := range hashes {

@@ -94,28 +94,57 @@ func TestPayPage(t *testing.T) {
 }
 
 func TestProcessingPage(t *testing.T) {
-	body := render(t, Builtin(), http.StatusOK, Processing, ProcessingData{
+	w := render(t, Builtin(), http.StatusOK, Processing, ProcessingData{
 		User: "bob", ProductName: "Pro articles", BackURL: "/home",
-		RefreshURL: "/paywall/success?session_id=cs_test_1&x=1", RefreshSeconds: 4,
-	}).Body.String()
+		RefreshURL: "/paywall/success?session_id=cs_test_1&x=1", StatusURL: "/paywall/status?session_id=cs_test_1",
+		RefreshSeconds: 4, StopAfterSeconds: 600,
+	})
+	body := w.Body.String()
+	// Without scripts: a way to check again, no timed reload, and what
+	// delayed payment methods mean.
 	mustContain(t, body,
 		"Signed in as <strong>bob</strong>",
 		"<h1>Your payment is processing</h1>",
 		"<strong>Pro articles</strong>",
-		`<meta http-equiv="refresh" content="4;url=/paywall/success?session_id=cs_test_1&amp;x=1">`,
-		`href="/paywall/success?session_id=cs_test_1&amp;x=1"`,
-		"every 4 seconds",
+		"can take a few days",
+		`<a class="button" id="check-again" href="/paywall/success?session_id=cs_test_1&amp;x=1">Check again</a>`,
+		`<p id="payment-check-status" role="status" aria-live="polite"></p>`,
+		`<p id="payment-check-note" hidden>This page checks again every 4 seconds for the next 10 minutes`,
+		`data-status-url="/paywall/status?session_id=cs_test_1"`,
+		`data-next-url="/paywall/success?session_id=cs_test_1&amp;x=1"`,
+		`data-every="4"`, `data-stop-after="600"`,
+		`data-confirmed-text="Payment confirmed, taking you back."`,
 		`<a href="/home">Back to the site</a>`,
 	)
+	mustNotContain(t, body, "http-equiv", "refresh")
 
-	// Default delay.
-	body = render(t, Builtin(), http.StatusOK, Processing, ProcessingData{User: "bob", RefreshURL: "/r"}).Body.String()
-	mustContain(t, body, `content="5;url=/r"`)
+	// The script is the embedded file, whole, and the CSP allows exactly
+	// it by its hash, and lets it ask this site.
+	m := regexp.MustCompile(`(?s)<script>(.*?)</script>`).FindAllStringSubmatch(body, -1)
+	if len(m) != 1 || m[0][1] != processingJS {
+		t.Fatalf("want one <script> holding processing.js, got %d", len(m))
+	}
+	sum := sha256.Sum256([]byte(m[0][1]))
+	csp := w.Header().Get("Content-Security-Policy")
+	mustContain(t, csp, "default-src 'none'; script-src 'sha256-"+base64.StdEncoding.EncodeToString(sum[:])+"'; connect-src 'self'; style-src 'sha256-")
 
-	// No refresh URL, or one that leaves the site in a dangerous way: no refresh.
+	// Defaults.
+	body = render(t, Builtin(), http.StatusOK, Processing, ProcessingData{User: "bob", RefreshURL: "/r", StatusURL: "/s"}).Body.String()
+	mustContain(t, body, `data-every="5"`, `data-stop-after="300"`, "every 5 seconds for the next 5 minutes")
+
+	// No status URL, or one off this site: the link, but no script.
+	for _, u := range []string{"", "https://evil.example/s", "//evil.example/s", "javascript:alert(1)"} {
+		w = render(t, Builtin(), http.StatusOK, Processing, ProcessingData{User: "bob", RefreshURL: "/r", StatusURL: u})
+		mustNotContain(t, w.Body.String(), "<script", "evil")
+		mustContain(t, w.Body.String(), `href="/r">Check again</a>`)
+		mustNotContain(t, w.Header().Get("Content-Security-Policy"), "script-src", "connect-src")
+	}
+
+	// No refresh URL, or one that leaves the site in a dangerous way: no
+	// link and no script.
 	for _, u := range []string{"", "javascript:alert(1)", "//evil.example/", "/\\evil.example", "/a\nb", "data:text/html,x"} {
-		body = render(t, Builtin(), http.StatusOK, Processing, ProcessingData{User: "bob", RefreshURL: u}).Body.String()
-		mustNotContain(t, body, "http-equiv")
+		body = render(t, Builtin(), http.StatusOK, Processing, ProcessingData{User: "bob", RefreshURL: u, StatusURL: "/s"}).Body.String()
+		mustNotContain(t, body, "http-equiv", "Check again", "<script", "evil", "javascript")
 	}
 }
 
@@ -231,12 +260,23 @@ func TestHeaders(t *testing.T) {
 				sum := sha256.Sum256([]byte(m[1]))
 				hashes = append(hashes, "'sha256-"+base64.StdEncoding.EncodeToString(sum[:])+"'")
 			}
-			want := "default-src 'none'; style-src " + strings.Join(hashes, " ") +
+			scripts := ""
+			body := w.Body.String()
+			if name == Processing {
+				// Its one script is the check, allowed by its hash.
+				sum := sha256.Sum256([]byte(processingJS))
+				scripts = "; script-src 'sha256-" + base64.StdEncoding.EncodeToString(sum[:]) + "'; connect-src 'self'"
+				if strings.Count(body, "<script") != 1 {
+					t.Errorf("%d <script elements, want 1", strings.Count(body, "<script"))
+				}
+				body = strings.Replace(body, string(checkScriptElement), "", 1)
+			}
+			want := "default-src 'none'" + scripts + "; style-src " + strings.Join(hashes, " ") +
 				"; form-action 'self' https://checkout.stripe.com; frame-ancestors 'none'; base-uri 'none'"
 			if got := h.Get("Content-Security-Policy"); got != want {
 				t.Errorf("CSP\n got %s\nwant %s", got, want)
 			}
-			mustNotContain(t, w.Body.String(), " style=", "<script", "<link", "<img", "@import", "url(")
+			mustNotContain(t, body, " style=", "<script", "<link", "<img", "@import", "url(")
 		})
 	}
 }

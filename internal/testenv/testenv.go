@@ -238,3 +238,39 @@ func WaitHTTP(t testing.TB, url string) {
 	}
 	t.Fatalf("%s did not answer within 20s", url)
 }
+
+// AxeVersion is the axe-core release the browser tests' accessibility
+// check runs. .ci/test.sh installs this version (from the npm registry)
+// into .bin/axe-core; change it here and nowhere else.
+const AxeVersion = "4.14.1"
+
+var axe struct {
+	once sync.Once
+	src  string
+	err  error
+}
+
+// AxeScript returns the text of axe-core's axe.min.js: the file named by
+// PAYWALL_TEST_AXE, else .bin/axe-core/node_modules/axe-core/axe.min.js in
+// the repository. A missing file fails the test with the command that
+// installs it.
+func AxeScript(t testing.TB) string {
+	t.Helper()
+	axe.once.Do(func() {
+		p := os.Getenv("PAYWALL_TEST_AXE")
+		if p == "" {
+			p = filepath.Join(repoRoot(), ".bin", "axe-core", "node_modules", "axe-core", "axe.min.js")
+		}
+		b, err := os.ReadFile(p)
+		if err != nil {
+			axe.err = fmt.Errorf("axe-core not found (%v): run the README's test command (bash .ci/test.sh), "+
+				"or npm install --prefix %s axe-core@%s", err, filepath.Join(repoRoot(), ".bin", "axe-core"), AxeVersion)
+			return
+		}
+		axe.src = string(b)
+	})
+	if axe.err != nil {
+		t.Fatal(axe.err)
+	}
+	return axe.src
+}
