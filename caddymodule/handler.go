@@ -28,7 +28,7 @@ func (p *Paywall) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 		return next.ServeHTTP(w, r)
 	}
 
-	d := p.gateway.Decide(r.Context(), gateway.Request{User: p.user(repl), Products: products})
+	d := p.gateway.Decide(r.Context(), gateway.RequestOf(r, p.user(repl), products))
 	p.metrics.decision(d.Outcome)
 	if p.logger.Core().Enabled(zap.DebugLevel) {
 		p.logger.Debug("paywall decision", zap.String("outcome", string(d.Outcome)),

@@ -28,6 +28,10 @@ func init() {
 //	{http.paywall.user}      the paying user's id
 //	{http.paywall.products}  the products the user holds among those gating the path, comma-separated
 //
+// Request headers set upstream on a pass: X-Paywall-User and
+// X-Paywall-Products; on a free view X-Paywall-User and
+// X-Paywall-Free-View ("N of M"); for a verified crawler X-Paywall-Crawler.
+//
 // and, while the login redirect is built, {http.paywall.return_to}: the
 // request's path and query, query-escaped.
 type Paywall struct {
@@ -112,6 +116,9 @@ type Paywall struct {
 	// flushed and bypassed while that subscription is down. Default: on,
 	// 100000 users, ttl 30s, negative_ttl 5s.
 	EntitlementCache *CacheConfig `json:"entitlement_cache,omitempty"`
+
+	// Verified search crawlers that may read gated pages. Default: none.
+	Crawlers *Crawlers `json:"crawlers,omitempty"`
 
 	// Stripe Tax on Checkout: tax is calculated from the billing address,
 	// which Checkout then always collects. Needs Stripe Tax set up on the
@@ -202,6 +209,10 @@ type Product struct {
 
 	// Path patterns inside Paths that stay open.
 	Except []string `json:"except,omitempty"`
+
+	// Gated pages a signed-in visitor may open free before paying.
+	// Default: none.
+	FreeViews *FreeViews `json:"free_views,omitempty"`
 
 	// Let customers enter promotion codes on Checkout. Default: false.
 	AllowPromotionCodes bool `json:"allow_promotion_codes,omitempty"`

@@ -57,6 +57,10 @@ func (p *Paywall) Provision(ctx caddy.Context) error {
 			return fmt.Errorf("paywall: stripe_api_url: %v", err)
 		}
 	}
+	verifier, err := p.crawlerVerifier()
+	if err != nil {
+		return fmt.Errorf("paywall: %v", err)
+	}
 	p.gateway, err = gateway.New(gateway.Config{
 		BasePath:          p.BasePath,
 		Products:          p.gatewayProducts(),
@@ -66,9 +70,11 @@ func (p *Paywall) Provision(ctx caddy.Context) error {
 		AutomaticTax:      p.AutomaticTax,
 		TaxIDCollection:   p.TaxIDCollection,
 		StandIn:           stripeapi.IsStandIn(p.resolved.apiURL),
+		FreeViews:         p.freeViewLimits(),
 	}, gateway.Deps{
 		Store: parts.store, Reader: p.entitlementReader(client, parts.store),
 		API: parts.api, Applier: parts.applier, Pages: pageSet, Log: p.logger,
+		Meter: p.freeViewMeter(client), Crawlers: verifier,
 	})
 	if err != nil {
 		return fmt.Errorf("paywall: %v", err)
