@@ -20,7 +20,7 @@ func (p *Paywall) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 	repl := r.Context().Value(caddy.ReplacerCtxKey).(*caddy.Replacer)
 
 	if p.gateway.IsEndpoint(r.URL.Path) {
-		p.gateway.ServeEndpoint(w, r, p.user(repl), p.loginURLFunc(repl))
+		p.gateway.ServeEndpoint(w, r, p.user(r, repl), p.loginURLFunc(repl))
 		return nil
 	}
 	products := p.gates.Match(r.URL.Path, originalPath(r))
@@ -28,7 +28,7 @@ func (p *Paywall) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 		return next.ServeHTTP(w, r)
 	}
 
-	d := p.gateway.Decide(r.Context(), gateway.Request{User: p.user(repl), Products: products})
+	d := p.gateway.Decide(r.Context(), gateway.Request{User: p.user(r, repl), Products: products})
 	p.metrics.decision(d.Outcome)
 	if p.logger.Core().Enabled(zap.DebugLevel) {
 		p.logger.Debug("paywall decision", zap.String("outcome", string(d.Outcome)),
@@ -49,8 +49,13 @@ func (p *Paywall) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 	return next.ServeHTTP(&privateResponse{ResponseWriterWrapper: caddyhttp.ResponseWriterWrapper{ResponseWriter: w}}, r)
 }
 
-// user is the `user` placeholder's value for this request.
-func (p *Paywall) user(repl *caddy.Replacer) string {
+// user is the `user` placeholder's value for this request. A request
+// header placeholder is read from the header itself, as Caddy's replacer
+// reads it (the values joined by commas) but without boxing the value.
+func (p *Paywall) user(r *http.Request, repl *caddy.Replacer) string {
+	if p.userHeader != "" {
+		return strings.Join(r.Header[p.userHeader], ",")
+	}
 	if p.userPlaceholder != "" {
 		v, _ := repl.GetString(p.userPlaceholder)
 		return v

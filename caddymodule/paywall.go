@@ -110,6 +110,7 @@ type Paywall struct {
 	gates           paths.Gates
 	resolved        resolvedSecrets
 	userPlaceholder string // "x" when User is exactly "{x}"
+	userHeader      string // "X-User" when User is exactly "{http.request.header.X-User}", canonical
 	loginPath       string // the login page's path, never gated
 	redisKey        string // this instance's key in redisClients
 	logger          *zap.Logger

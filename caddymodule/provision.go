@@ -3,6 +3,7 @@ package caddymodule
 import (
 	"context"
 	"fmt"
+	"net/textproto"
 	"net/url"
 	"strings"
 	"time"
@@ -37,6 +38,9 @@ func (p *Paywall) Provision(ctx caddy.Context) error {
 	}
 	p.gates = gates
 	p.userPlaceholder = singlePlaceholder(p.User)
+	if field, ok := cutHeaderPlaceholder(p.userPlaceholder); ok {
+		p.userHeader = field
+	}
 	p.loginPath = loginPath(p.LoginURL)
 
 	client, err := loadRedis(p.resolved.redisURL)
@@ -198,6 +202,16 @@ func singlePlaceholder(s string) string {
 		return s[1 : len(s)-1]
 	}
 	return ""
+}
+
+// cutHeaderPlaceholder returns the canonical header name of a request
+// header placeholder ("http.request.header.x-user": "X-User").
+func cutHeaderPlaceholder(name string) (string, bool) {
+	field, ok := strings.CutPrefix(name, "http.request.header.")
+	if !ok || field == "" {
+		return "", false
+	}
+	return textproto.CanonicalMIMEHeaderKey(field), true
 }
 
 // loginPath is the path of a same-site login_url, which is never gated.
