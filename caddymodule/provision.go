@@ -171,7 +171,7 @@ func (p *Paywall) compileGates() (paths.Gates, error) {
 		if err != nil {
 			return nil, fmt.Errorf("paywall: product %q: except: %v", pr.ID, err)
 		}
-		gates = append(gates, paths.Gate{Product: pr.ID, Paths: in, Except: ex})
+		gates = append(gates, paths.NewGate(pr.ID, in, ex))
 	}
 	return gates, nil
 }
