@@ -46,7 +46,11 @@ func (p *Paywall) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 	if d.Passes() {
 		gateway.SetUpstreamHeadersIn(r.Header, d, &pr.upstream)
 		repl.Set("http.paywall.user", d.User)
-		repl.Set("http.paywall.products", pr.upstream[1])
+		products, ok := p.productValues[pr.upstream[1]]
+		if !ok {
+			products = pr.upstream[1] // several products: boxed here
+		}
+		repl.Set("http.paywall.products", products)
 	}
 	return next.ServeHTTP(pr, r)
 }

@@ -37,6 +37,10 @@ func (p *Paywall) Provision(ctx caddy.Context) error {
 		return err
 	}
 	p.gates = gates
+	p.productValues = make(map[string]any, len(p.Products))
+	for _, pr := range p.Products {
+		p.productValues[pr.ID] = pr.ID
+	}
 	p.userPlaceholder = singlePlaceholder(p.User)
 	if field, ok := cutHeaderPlaceholder(p.userPlaceholder); ok {
 		p.userHeader = field
