@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# Runs every test on a fresh machine: installs what is missing (redis-server
-# and chromium from Debian's packages, stripe-mock with go install into
-# .bin/), starts redis-server and stripe-mock on free loopback ports, runs
-# go vet and go test -race, and stops what it started.
+# Runs every test on a fresh machine: installs every program in
+# .ci/programs that is missing (Debian's packages with apt-get, Go tools
+# with go install into .bin/), starts a redis-server, a three-master Redis
+# Cluster and stripe-mock on free loopback ports, runs go vet and
+# go test -race, and stops what it started.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
@@ -10,18 +11,35 @@ export PATH="$root/.bin:$PATH"
 
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 
-missing=()
-command -v redis-server >/dev/null || missing+=(redis-server)
-command -v chromium >/dev/null || missing+=(chromium)
-if [ ${#missing[@]} -gt 0 ]; then
-	echo "installing ${missing[*]} from Debian's packages"
+# One list, also read by internal/testenv: "<program> apt <package>",
+# "<program> go <module>@<version>" or "<program> toolchain".
+apt_missing=()
+go_missing=()
+while read -r program via source; do
+	case "$program" in '' | '#'*) continue ;; esac
+	case "$via" in
+	apt)
+		# The package itself, not just the program: python3 is there long
+		# before python3-django is.
+		if ! command -v "$program" >/dev/null ||
+			! dpkg-query -W -f='${Status}' "$source" 2>/dev/null | grep -q 'install ok installed'; then
+			apt_missing+=("$source")
+		fi
+		;;
+	go) [ -x ".bin/$program" ] || command -v "$program" >/dev/null || go_missing+=("$source") ;;
+	toolchain) command -v "$program" >/dev/null || { echo "$program is not installed: the tests need the Go toolchain" >&2; exit 1; } ;;
+	*) echo ".ci/programs: unknown install method '$via' for $program" >&2; exit 1 ;;
+	esac
+done <.ci/programs
+if [ ${#apt_missing[@]} -gt 0 ]; then
+	echo "installing ${apt_missing[*]} from Debian's packages"
 	as_root apt-get update -qq
-	as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+	as_root env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends "${apt_missing[@]}" >/dev/null
 fi
-if [ ! -x .bin/stripe-mock ]; then
-	echo "installing stripe-mock v0.203.0 into .bin/"
-	GOBIN="$root/.bin" go install github.com/stripe/stripe-mock@v0.203.0
-fi
+for module in ${go_missing[@]+"${go_missing[@]}"}; do
+	echo "installing $module into .bin/"
+	GOBIN="$root/.bin" go install "$module"
+done
 
 free_port() {
 	local p
@@ -34,11 +52,11 @@ free_port() {
 	done
 }
 wait_port() {
-	for _ in $(seq 1 200); do
+	for _ in $(seq 1 1200); do
 		if (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; then return 0; fi
 		sleep 0.05
 	done
-	echo "$2 did not start on port $1" >&2
+	echo "$2 did not start on port $1 within 60s" >&2
 	return 1
 }
 
@@ -61,6 +79,31 @@ wait_port "$redis_port" redis-server
 wait_port "$stripe_port" stripe-mock
 export PAYWALL_TEST_REDIS="redis://127.0.0.1:$redis_port/0"
 export PAYWALL_TEST_STRIPE="http://127.0.0.1:$stripe_port"
+
+# A three-master Redis Cluster, each node with its own directory, config
+# file and bus port.
+cluster=()
+for i in 1 2 3; do
+	port=$(free_port)
+	mkdir "$tmp/cluster$i"
+	redis-server --port "$port" --bind 127.0.0.1 --save "" --appendonly no --dir "$tmp/cluster$i" \
+		--cluster-enabled yes --cluster-config-file "$tmp/cluster$i/nodes.conf" \
+		--cluster-port "$(free_port)" --cluster-node-timeout 5000 --logfile "$tmp/cluster$i/redis.log" &
+	pids+=($!)
+	wait_port "$port" "cluster node $i"
+	cluster+=("127.0.0.1:$port")
+done
+redis-cli --cluster create "${cluster[@]}" --cluster-replicas 0 --cluster-yes >"$tmp/cluster-create.log" 2>&1 ||
+	{ cat "$tmp/cluster-create.log" >&2; exit 1; }
+for node in "${cluster[@]}"; do
+	for _ in $(seq 1 600); do
+		if redis-cli -h 127.0.0.1 -p "${node#*:}" cluster info 2>/dev/null | grep -q '^cluster_state:ok'; then continue 2; fi
+		sleep 0.05
+	done
+	echo "cluster node $node not ok after 30s" >&2
+	exit 1
+done
+export PAYWALL_TEST_REDIS_CLUSTER="redis-cluster://${cluster[0]}?addr=${cluster[1]}&addr=${cluster[2]}"
 
 echo "== go vet"
 go vet ./...

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"net/url"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -25,7 +24,8 @@ import (
 // every page and every wait.
 const browserTimeout = 60 * time.Second
 
-// screenshotPath is the pay page's screenshot that the README shows. It is
+// screenshotPath is the one-price pay page's screenshot (the README shows
+// the two-price one, see browser_selling_test.go). It is
 // written when PAYWALL_UPDATE_SCREENSHOT=1 or when it does not exist yet, so
 // an ordinary test run never dirties the tree.
 var screenshotPath = filepath.Join("..", "docs", "pay-page.png")
@@ -107,19 +107,11 @@ func startBrowserDemo(t *testing.T, user string) *browserRun {
 	return b
 }
 
-// findChromium finds Debian's chromium; a missing browser fails the test
-// (it is never skipped) with the command that installs it.
+// findChromium finds Debian's chromium (testenv.Binary: a missing
+// browser fails the test, never skips it).
 func findChromium(t *testing.T) string {
 	t.Helper()
-	if p, err := exec.LookPath("chromium"); err == nil {
-		return p
-	}
-	if st, err := os.Stat("/usr/bin/chromium"); err == nil && !st.IsDir() {
-		return "/usr/bin/chromium"
-	}
-	t.Fatalf("chromium not found on PATH or at /usr/bin/chromium: the browser tests need it; " +
-		"run the README's test command (bash .ci/test.sh), or apt-get install chromium")
-	return ""
+	return testenv.Binary(t, "chromium")
 }
 
 // do runs actions in the tab and fails the test with what it was doing.
@@ -209,7 +201,7 @@ func (b *browserRun) toPayPage(user string) {
 	b.wantPath("/paywall/pay", url.Values{"product": {"pro"}, "return_to": {"/premium/first-article"}})
 	wantContains(t, "pay page heading", b.text("main h1"), "Payment required")
 	b.do("waiting for the price", chromedp.WaitVisible(chromedp.CSS(".product .price")))
-	wantContains(t, "pay page product", b.text(".product"), "Pro articles", "€9.00")
+	wantContains(t, "pay page product", b.text(".product"), "Pro articles", "€9")
 	wantContains(t, "pay page button", b.text("#pay-pro"), "Pro articles")
 	wantContains(t, "pay page user", b.text("header .who"), user)
 }

@@ -3,6 +3,7 @@ package caddymodule
 import (
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/caddyserver/caddy/v2"
@@ -48,6 +49,7 @@ func parseCaddyfile(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error)
 //		stripe_webhook_secret <whsec...>...    # repeatable: key rotation
 //		stripe_api_url        <url>
 //		redis                 <url>
+//		redis_min_replicas    <n>
 //		key_prefix            <prefix>
 //		session_secret        <secret>
 //		user                  <placeholder>
@@ -59,11 +61,15 @@ func parseCaddyfile(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error)
 //		refund_policy         full|any
 //		dispute_policy        revoke|keep
 //		past_due_grace        <duration>
+//		automatic_tax         [on|off]         # Stripe Tax on Checkout
+//		tax_id_collection     [on|off]         # customers may enter a VAT or tax id
 //
 //		product <id> {                         # repeatable
 //			name   <name>
-//			price  <price_id>
+//			description <text>                 # what it opens, on the pay page
+//			price  <price_id>...               # one or more; any of them opens the product
 //			mode   payment|subscription
+//			trial  <duration>                  # subscription mode only: whole days, 1d to 730d
 //			access_for <duration>              # payment mode only
 //			paths  <pattern...>                # repeatable
 //			except <pattern...>                # repeatable
@@ -106,6 +112,11 @@ func (p *Paywall) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 			p.StripeAPIURL, err = oneArg(d, opt, checkAPIURL)
 		case "redis":
 			p.Redis, err = oneArg(d, opt, nil)
+		case "redis_min_replicas":
+			var v string
+			if v, err = oneArg(d, opt, checkMinReplicas); err == nil {
+				p.RedisMinReplicas, _ = strconv.Atoi(v)
+			}
 		case "key_prefix":
 			p.KeyPrefix, err = oneArg(d, opt, nil)
 		case "session_secret":
@@ -128,6 +139,10 @@ func (p *Paywall) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 			p.DisputePolicy, err = oneArg(d, opt, oneOf(disputePolicyValues...))
 		case "past_due_grace":
 			p.PastDueGrace, err = durationArg(d, opt)
+		case "automatic_tax":
+			p.AutomaticTax, err = onOff(d, opt)
+		case "tax_id_collection":
+			p.TaxIDCollection, err = onOff(d, opt)
 		case "product":
 			var pr Product
 			pr, err = unmarshalProduct(d, products)
@@ -167,7 +182,7 @@ func unmarshalProduct(d *caddyfile.Dispenser, products map[string]caddyfile.Toke
 	}
 	products[pr.ID] = start
 
-	var accessFor caddyfile.Token // where access_for was set, if it was
+	var accessFor, trial caddyfile.Token // where access_for and trial were set, if they were
 	set := make(map[string]caddyfile.Token)
 	for nesting := d.Nesting(); d.NextBlock(nesting); {
 		opt := d.Val()
@@ -182,8 +197,27 @@ func unmarshalProduct(d *caddyfile.Dispenser, products map[string]caddyfile.Toke
 		switch opt {
 		case "name":
 			pr.Name, err = oneArg(d, opt, nil)
+		case "description":
+			pr.Description, err = oneArg(d, opt, nil)
 		case "price":
-			pr.Price, err = oneArg(d, opt, nil)
+			var prices []string
+			if prices, err = someArgs(d, opt, checkPriceID); err == nil {
+				if err = checkPrices(prices); err != nil {
+					err = d.Errf("price: %v", err)
+				}
+			}
+			if len(prices) == 1 {
+				pr.Price = prices[0]
+			} else {
+				pr.Prices = prices
+			}
+		case "trial":
+			trial = d.Token()
+			if pr.Trial, err = durationArg(d, opt); err == nil {
+				if err = checkTrial(pr.Trial, d.Val()); err != nil {
+					err = d.Errf("trial: %v", err)
+				}
+			}
 		case "mode":
 			pr.Mode, err = oneArg(d, opt, oneOf(modeValues...))
 		case "access_for":
@@ -213,8 +247,11 @@ func unmarshalProduct(d *caddyfile.Dispenser, products map[string]caddyfile.Toke
 	if pr.Mode == "subscription" && pr.AccessFor != 0 {
 		return pr, errAt(accessFor, "product %q: access_for applies to mode payment only: a subscription's access follows its billing period", pr.ID)
 	}
+	if pr.Mode != "subscription" && pr.Trial != 0 {
+		return pr, errAt(trial, "product %q: %s", pr.ID, errTrialMode)
+	}
 	var missing []string
-	if pr.Price == "" {
+	if len(pr.allPrices()) == 0 {
 		missing = append(missing, "price")
 	}
 	if len(pr.Paths) == 0 {
@@ -230,12 +267,14 @@ func unmarshalProduct(d *caddyfile.Dispenser, products map[string]caddyfile.Toke
 // errors name the closest one or list them all.
 var (
 	paywallOptions = []string{
-		"stripe_secret_key", "stripe_webhook_secret", "stripe_api_url", "redis", "key_prefix",
+		"stripe_secret_key", "stripe_webhook_secret", "stripe_api_url", "redis", "redis_min_replicas", "key_prefix",
 		"session_secret", "user", "login_url", "base_path", "on_store_error", "shadow",
-		"templates", "refund_policy", "dispute_policy", "past_due_grace", "product",
+		"templates", "refund_policy", "dispute_policy", "past_due_grace", "automatic_tax",
+		"tax_id_collection", "product",
 	}
 	productOptions = []string{
-		"name", "price", "mode", "access_for", "paths", "except", "allow_promotion_codes",
+		"name", "description", "price", "mode", "trial", "access_for", "paths", "except",
+		"allow_promotion_codes",
 	}
 )
 

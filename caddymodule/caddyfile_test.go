@@ -91,6 +91,7 @@ var goodCaddyfiles = []struct {
 				stripe_webhook_secret whsec_older
 				stripe_api_url        https://stripe.internal:8443/
 				redis                 redis-sentinel://10.0.0.1:26379/0?master_name=main
+				redis_min_replicas    2
 				key_prefix            {shop}:
 				session_secret        "a secret with spaces, 32+ bytes long"
 				user                  {http.request.header.X-User}
@@ -124,6 +125,7 @@ var goodCaddyfiles = []struct {
 			StripeWebhookSecrets: []string{"whsec_new", "whsec_old", "whsec_older"},
 			StripeAPIURL:         "https://stripe.internal:8443/",
 			Redis:                "redis-sentinel://10.0.0.1:26379/0?master_name=main",
+			RedisMinReplicas:     2,
 			KeyPrefix:            "{shop}:",
 			SessionSecret:        "a secret with spaces, 32+ bytes long",
 			User:                 "{http.request.header.X-User}",
@@ -187,6 +189,41 @@ var goodCaddyfiles = []struct {
 			StripeAPIURL:         "{env.STRIPE_URL}",
 		},
 	},
+	{
+		// DESIGN.md "Selling": several prices, a trial, tax.
+		name: "selling",
+		input: `paywall {
+				stripe_secret_key     sk_test_123
+				stripe_webhook_secret whsec_123
+				session_secret        0123456789abcdef0123456789abcdef
+				product club {
+					name       "Club"
+					price      price_monthly price_yearly   # one or more Prices
+					mode       subscription
+					trial      14d                          # days free before the first charge
+					paths      /club/*
+				}
+				product pro {
+					description "Every article, for good"
+					price       price_pro
+					paths       /premium/*
+				}
+				automatic_tax     on
+				tax_id_collection
+			}`,
+		want: Paywall{
+			StripeSecretKey:      "sk_test_123",
+			StripeWebhookSecrets: []string{"whsec_123"},
+			SessionSecret:        "0123456789abcdef0123456789abcdef",
+			Products: []Product{
+				{ID: "club", Name: "Club", Prices: []string{"price_monthly", "price_yearly"}, Mode: "subscription",
+					Trial: caddy.Duration(14 * 24 * time.Hour), Paths: []string{"/club/*"}},
+				{ID: "pro", Description: "Every article, for good", Price: "price_pro", Paths: []string{"/premium/*"}},
+			},
+			AutomaticTax:    true,
+			TaxIDCollection: true,
+		},
+	},
 }
 
 func TestUnmarshalCaddyfile(t *testing.T) {
@@ -227,11 +264,11 @@ func TestUnmarshalCaddyfileErrors(t *testing.T) {
 		{"misspelt option", head + "\tstripe_webhook_secrets whsec_456\n}",
 			`unrecognized paywall option "stripe_webhook_secrets" (did you mean "stripe_webhook_secret"?), at Testfile:5`},
 		{"unknown option", head + "\tcolour blue\n}",
-			`unrecognized paywall option "colour" (known: stripe_secret_key, stripe_webhook_secret, stripe_api_url, redis, key_prefix, session_secret, user, login_url, base_path, on_store_error, shadow, templates, refund_policy, dispute_policy, past_due_grace, product), at Testfile:5`},
+			`unrecognized paywall option "colour" (known: stripe_secret_key, stripe_webhook_secret, stripe_api_url, redis, redis_min_replicas, key_prefix, session_secret, user, login_url, base_path, on_store_error, shadow, templates, refund_policy, dispute_policy, past_due_grace, automatic_tax, tax_id_collection, product), at Testfile:5`},
 		{"misspelt product option", head + "\tproduct pro {\n\t\tprice price_1\n\t\tpath /premium/*\n\t}\n}",
 			`product "pro": unrecognized option "path" (did you mean "paths"?), at Testfile:7`},
 		{"unknown product option", head + "\tproduct pro {\n\t\tcurrency eur\n\t}\n}",
-			`product "pro": unrecognized option "currency" (known: name, price, mode, access_for, paths, except, allow_promotion_codes), at Testfile:6`},
+			`product "pro": unrecognized option "currency" (known: name, description, price, mode, trial, access_for, paths, except, allow_promotion_codes), at Testfile:6`},
 
 		// argument counts
 		{"missing value", head + "\tredis\n}",
@@ -266,6 +303,12 @@ func TestUnmarshalCaddyfileErrors(t *testing.T) {
 			`past_due_grace: too many values (want 1, got 2), at Testfile:5`},
 		{"bad duration unit", head + "\tpast_due_grace 3w\n}",
 			`past_due_grace: invalid duration "3w" (want a number and a unit, such as 720h or 30d), at Testfile:5`},
+		{"negative redis_min_replicas", head + "\tredis_min_replicas -1\n}",
+			`redis_min_replicas: -1 is negative (want 0 or more replicas), at Testfile:5`},
+		{"non-integer redis_min_replicas", head + "\tredis_min_replicas 1.5\n}",
+			`redis_min_replicas: "1.5" is not a whole number of replicas (want 0 or more), at Testfile:5`},
+		{"redis_min_replicas word", head + "\tredis_min_replicas one\n}",
+			`redis_min_replicas: "one" is not a whole number of replicas (want 0 or more), at Testfile:5`},
 		{"negative duration", head + "\tpast_due_grace -1h\n}",
 			`past_due_grace: invalid duration "-1h": must not be negative, at Testfile:5`},
 		{"publishable key", "paywall {\n\tstripe_secret_key pk_live_abc\n}",
@@ -322,6 +365,38 @@ func TestUnmarshalCaddyfileErrors(t *testing.T) {
 			`product "pro": paths: missing value, at Testfile:6`},
 		{"allow_promotion_codes", head + "\tproduct pro {\n\t\tallow_promotion_codes yes\n\t}\n}",
 			`product "pro": allow_promotion_codes: unknown value "yes" (want on or off), at Testfile:6`},
+
+		// selling: prices, trial, tax
+		{"price listed twice", head + "\tproduct club {\n\t\tprice price_m price_y price_m\n\t}\n}",
+			`product "club": price: "price_m" is listed twice, at Testfile:6`},
+		{"empty price", head + "\tproduct club {\n\t\tprice price_m \"\"\n\t}\n}",
+			`product "club": price: invalid price id "" (want a Stripe Price id such as price_1Nabc), at Testfile:6`},
+		{"no price", head + "\tproduct club {\n\t\tprice\n\t}\n}",
+			`product "club": price: missing value, at Testfile:6`},
+		{"trial in hours", head + "\tproduct club {\n\t\tprice price_m\n\t\tmode subscription\n\t\ttrial 36h\n\t}\n}",
+			`product "club": trial: 36h is not a whole number of days (Checkout counts trials in days: write 14d or 336h), at Testfile:8`},
+		{"trial zero", head + "\tproduct club {\n\t\ttrial 0d\n\t}\n}",
+			`product "club": trial: 0d is too short: Stripe's shortest trial is 1 day, at Testfile:6`},
+		{"trial too long", head + "\tproduct club {\n\t\ttrial 731d\n\t}\n}",
+			`product "club": trial: 731d is 731 days: Stripe's longest trial is 730 days, at Testfile:6`},
+		{"trial not a duration", head + "\tproduct club {\n\t\ttrial 2weeks\n\t}\n}",
+			`product "club": trial: invalid duration "2weeks" (want a number and a unit, such as 720h or 30d), at Testfile:6`},
+		{"trial negative", head + "\tproduct club {\n\t\ttrial -14d\n\t}\n}",
+			`product "club": trial: invalid duration "-14d": must not be negative, at Testfile:6`},
+		{"trial on a payment", head + "\tproduct pro {\n\t\tprice price_1\n\t\ttrial 14d\n\t\tpaths /premium/*\n\t}\n}",
+			`product "pro": trial applies to mode subscription only: a one-time payment has no period to start later, at Testfile:7`},
+		{"trial set twice", head + "\tproduct club {\n\t\ttrial 14d\n\t\ttrial 7d\n\t}\n}",
+			`product "club": trial: set twice (first at Testfile:6), at Testfile:7`},
+		{"description without value", head + "\tproduct club {\n\t\tdescription\n\t}\n}",
+			`product "club": description: missing value, at Testfile:6`},
+		{"automatic_tax", head + "\tautomatic_tax yes\n}",
+			`automatic_tax: unknown value "yes" (want on or off), at Testfile:5`},
+		{"tax_id_collection", head + "\ttax_id_collection on off\n}",
+			`tax_id_collection: too many values (want on or off, got 2 values), at Testfile:5`},
+		{"automatic_tax set twice", head + "\tautomatic_tax on\n\tautomatic_tax off\n}",
+			`automatic_tax: set twice (first at Testfile:5), at Testfile:6`},
+		{"automatic_tax in a product", head + "\tproduct pro {\n\t\tautomatic_tax on\n\t}\n}",
+			`product "pro": unrecognized option "automatic_tax" (known: name, description, price, mode, trial, access_for, paths, except, allow_promotion_codes), at Testfile:6`},
 
 		// what is missing, found at the end of a block, points at its start
 		{"product without price", head + "\tproduct pro {\n\t\tpaths /premium/*\n\t}\n}",

@@ -328,43 +328,9 @@ func TestSentinelFailover(t *testing.T) {
 		return strings.Contains(info, "master_link_status:up")
 	})
 
-	sentPort := testenv.FreePort(t)
-	dir := t.TempDir()
-	conf := filepath.Join(dir, "sentinel.conf")
-	if err := os.WriteFile(conf, []byte(fmt.Sprintf(`port %d
-bind 127.0.0.1
-dir %s
-sentinel monitor mymaster 127.0.0.1 %d 1
-sentinel down-after-milliseconds mymaster 1000
-sentinel failover-timeout mymaster 5000
-`, sentPort, dir, master.Port)), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	sent := exec.Command(testenv.Binary(t, "redis-sentinel", "apt-get install redis-sentinel"), conf)
-	sentLog := &lockedBuf{}
-	sent.Stdout, sent.Stderr = sentLog, sentLog
-	if err := sent.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		_ = sent.Process.Kill()
-		_ = sent.Wait()
-		if t.Failed() {
-			t.Logf("sentinel log:\n%s", sentLog.String())
-		}
-	})
-	sc := redis.NewSentinelClient(&redis.Options{Addr: fmt.Sprintf("127.0.0.1:%d", sentPort), DialTimeout: time.Second, ReadTimeout: time.Second})
-	t.Cleanup(func() { _ = sc.Close() })
-	masterAddr := func() string {
-		a, err := sc.GetMasterAddrByName(ctx, "mymaster").Result()
-		if err != nil || len(a) != 2 {
-			return ""
-		}
-		return a[0] + ":" + a[1]
-	}
+	sentPort, masterAddr := startSentinel(t, master.Port, 5000)
 	waitFor(t, 15*time.Second, "sentinel to know the master and its replica", func() bool {
-		reps, err := sc.Replicas(ctx, "mymaster").Result()
-		return err == nil && len(reps) == 1 && masterAddr() == master.Addr()
+		return masterAddr() == master.Addr()
 	})
 
 	stubURL, prefix := clusterStub(t), testenv.UniquePrefix()
@@ -377,7 +343,8 @@ sentinel failover-timeout mymaster 5000
 	mustWebhook(t, site, paidEvent("evt_alice", "alice"))
 	waitGate(t, site, "alice", http.StatusOK, 2*time.Second)
 	// Replication is asynchronous: make sure the grant reached the replica
-	// before the master dies (see the report: the store does not WAIT).
+	// before the master dies: this gateway runs without redis_min_replicas
+	// (TestSentinelFailoverKeepsAcknowledged runs with it).
 	if n, err := mc.Do(ctx, "WAIT", 1, 2000).Int(); err != nil || n != 1 {
 		t.Fatalf("WAIT 1: %d %v", n, err)
 	}
@@ -465,6 +432,54 @@ sentinel failover-timeout mymaster 5000
 	if len(wrong) > 0 {
 		t.Fatalf("wrong decisions during the failover: %q", wrong)
 	}
+}
+
+// startSentinel starts a redis-sentinel that monitors the master on
+// masterPort as "mymaster" (down after 1s, failoverTimeoutMs as
+// failover-timeout), and waits until it knows one replica. It returns the
+// sentinel's port and a function that asks it for the master's address.
+func startSentinel(t *testing.T, masterPort, failoverTimeoutMs int) (int, func() string) {
+	t.Helper()
+	ctx := context.Background()
+	sentPort := testenv.FreePort(t)
+	dir := t.TempDir()
+	conf := filepath.Join(dir, "sentinel.conf")
+	if err := os.WriteFile(conf, []byte(fmt.Sprintf(`port %d
+bind 127.0.0.1
+dir %s
+sentinel monitor mymaster 127.0.0.1 %d 1
+sentinel down-after-milliseconds mymaster 1000
+sentinel failover-timeout mymaster %d
+`, sentPort, dir, masterPort, failoverTimeoutMs)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	sent := exec.Command(testenv.Binary(t, "redis-sentinel"), conf)
+	sentLog := &lockedBuf{}
+	sent.Stdout, sent.Stderr = sentLog, sentLog
+	if err := sent.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = sent.Process.Kill()
+		_ = sent.Wait()
+		if t.Failed() {
+			t.Logf("sentinel log:\n%s", sentLog.String())
+		}
+	})
+	sc := redis.NewSentinelClient(&redis.Options{Addr: fmt.Sprintf("127.0.0.1:%d", sentPort), DialTimeout: time.Second, ReadTimeout: time.Second})
+	t.Cleanup(func() { _ = sc.Close() })
+	masterAddr := func() string {
+		a, err := sc.GetMasterAddrByName(ctx, "mymaster").Result()
+		if err != nil || len(a) != 2 {
+			return ""
+		}
+		return a[0] + ":" + a[1]
+	}
+	waitFor(t, 15*time.Second, "sentinel to know the master's replica", func() bool {
+		reps, err := sc.Replicas(ctx, "mymaster").Result()
+		return err == nil && len(reps) == 1
+	})
+	return sentPort, masterAddr
 }
 
 func waitFor(t *testing.T, bound time.Duration, what string, cond func() bool) {

@@ -271,12 +271,12 @@ func doctorCommand() *cobra.Command {
 	var f configFlags
 	var url string
 	cmd := command("doctor [--url WEBHOOK_URL]", "Checks Redis, the Stripe key, prices and webhook endpoint",
-		"Checks that Redis answers, the secret key's mode, that each product's Price exists and fits its mode, and that a webhook endpoint points at this gateway with every event it handles and the API version it reads. With --url it also checks the webhook is reachable without credentials. Exit code 1 if anything needs fixing.",
+		"Checks that Redis answers, the secret key's mode, that each product's Prices exist and fit its mode, whether Stripe Tax is set up when automatic_tax is on, and that a webhook endpoint points at this gateway with every event it handles and the API version it reads. With --url it also checks the webhook is reachable without credentials. Exit code 1 if anything needs fixing.",
 		&f, nil,
 		func(cmd *cobra.Command, pw *cliPaywall) error {
-			d := admin.Doctor{Store: pw.store, API: pw.api, SecretKey: pw.resolved.stripeKey, BasePath: pw.BasePath, WebhookURL: url}
+			d := admin.Doctor{Store: pw.store, API: pw.api, SecretKey: pw.resolved.stripeKey, BasePath: pw.BasePath, WebhookURL: url, AutomaticTax: pw.AutomaticTax}
 			for _, p := range pw.Products {
-				d.Products = append(d.Products, admin.DoctorProduct{ID: p.ID, Price: p.Price, Mode: p.Mode})
+				d.Products = append(d.Products, admin.DoctorProduct{ID: p.ID, Prices: p.allPrices(), Mode: p.Mode})
 			}
 			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 			defer cancel()

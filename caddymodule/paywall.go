@@ -48,6 +48,18 @@ type Paywall struct {
 	// Default: redis://127.0.0.1:6379/0.
 	Redis string `json:"redis,omitempty"`
 
+	// How many Redis replicas must hold each change before the paywall
+	// reports it done: the webhook answers 2xx, the success page and
+	// reconcile report a grant. Each change, including the event marker
+	// that makes a redelivery a duplicate, is followed by Redis
+	// `WAIT <n> 1000` on the master; fewer replicas within 1s answer the
+	// webhook 503 (Stripe retries, and the retry waits again), the success
+	// page "processing", reconcile an error. Pair it with the master's
+	// min-replicas-to-write. Default: 0 (no wait: replication is
+	// asynchronous, and a failover can lose a change acknowledged just
+	// before it).
+	RedisMinReplicas int `json:"redis_min_replicas,omitempty"`
+
 	// Prefix of every Redis key the paywall writes. Keep one {hash tag} in
 	// it so the atomic scripts also run on Redis Cluster. Default: {paywall}:
 	KeyPrefix string `json:"key_prefix,omitempty"`
@@ -100,6 +112,15 @@ type Paywall struct {
 	// 100000 users, ttl 30s, negative_ttl 5s.
 	EntitlementCache *CacheConfig `json:"entitlement_cache,omitempty"`
 
+	// Stripe Tax on Checkout: tax is calculated from the billing address,
+	// which Checkout then always collects. Needs Stripe Tax set up on the
+	// account (`caddy paywall doctor` tells). Default: false.
+	AutomaticTax bool `json:"automatic_tax,omitempty"`
+
+	// Let business customers enter a VAT or other tax id on Checkout; it
+	// is shown on their invoices and receipts. Default: false.
+	TaxIDCollection bool `json:"tax_id_collection,omitempty"`
+
 	// Directory of html/template files that replace the built-in pages
 	// (pay.html, processing.html, cancel.html, success.html, error.html and
 	// optionally layout.html; see the README).
@@ -151,8 +172,19 @@ type Product struct {
 	// else the ID.
 	Name string `json:"name,omitempty"`
 
-	// The Stripe Price ID (price_…). Required.
+	// The Stripe Price ID (price_…). Required unless Prices is set.
 	Price string `json:"price,omitempty"`
+
+	// More Stripe Price IDs for the same product, such as a monthly and a
+	// yearly price: the pay page offers Price and each of these, and any of
+	// them opens the product (a plan change between them keeps it open).
+	// The Caddyfile writes `price a b` as "prices": ["a", "b"] and a single
+	// price as "price". Default: none.
+	Prices []string `json:"prices,omitempty"`
+
+	// Short text on the pay page saying what the product opens. Default:
+	// the product's paths in plain words.
+	Description string `json:"description,omitempty"`
 
 	// "payment" (one-time) or "subscription". Default: payment.
 	Mode string `json:"mode,omitempty"`
@@ -170,6 +202,19 @@ type Product struct {
 
 	// Let customers enter promotion codes on Checkout. Default: false.
 	AllowPromotionCodes bool `json:"allow_promotion_codes,omitempty"`
+
+	// For subscriptions: a free trial before the first charge, in whole
+	// days ("14d" or "336h"; Stripe allows 1 to 730 days). Default: none.
+	Trial caddy.Duration `json:"trial,omitempty"`
+}
+
+// allPrices are the product's Price IDs: Price, then Prices.
+func (pr Product) allPrices() []string {
+	out := make([]string, 0, 1+len(pr.Prices))
+	if pr.Price != "" {
+		out = append(out, pr.Price)
+	}
+	return append(out, pr.Prices...)
 }
 
 // CaddyModule returns the Caddy module information.

@@ -71,6 +71,9 @@ func (p *Paywall) Provision(ctx caddy.Context) error {
 		WebhookSecrets:    p.resolved.webhookSecrets,
 		SessionSecret:     p.resolved.sessionSecret,
 		AllowOnStoreError: p.OnStoreError == "allow",
+		AutomaticTax:      p.AutomaticTax,
+		TaxIDCollection:   p.TaxIDCollection,
+		StandIn:           stripeapi.IsStandIn(p.resolved.apiURL),
 	}, gateway.Deps{
 		Store: parts.store, Reader: p.entitlementReader(client, parts.store),
 		API: parts.api, Applier: parts.applier, Pages: pageSet, Log: p.logger,
@@ -112,6 +115,7 @@ type parts struct {
 // from a resolved config. It contacts neither Redis nor Stripe.
 func (p *Paywall) buildParts(rc redis.UniversalClient) parts {
 	st := store.New(rc, p.KeyPrefix)
+	st.SetMinReplicas(p.RedisMinReplicas)
 	api := stripeapi.New(p.resolved.stripeKey, p.resolved.apiURL)
 	return parts{store: st, api: api, applier: &events.Applier{
 		Store:    st,
@@ -183,7 +187,7 @@ func (p *Paywall) compileGates() (paths.Gates, error) {
 func (p *Paywall) eventProducts() []events.Product {
 	out := make([]events.Product, len(p.Products))
 	for i, pr := range p.Products {
-		out[i] = events.Product{ID: pr.ID, Price: pr.Price, Mode: pr.Mode, AccessFor: time.Duration(pr.AccessFor)}
+		out[i] = events.Product{ID: pr.ID, Prices: pr.allPrices(), Mode: pr.Mode, AccessFor: time.Duration(pr.AccessFor)}
 	}
 	return out
 }
@@ -192,8 +196,9 @@ func (p *Paywall) gatewayProducts() []gateway.Product {
 	out := make([]gateway.Product, len(p.Products))
 	for i, pr := range p.Products {
 		out[i] = gateway.Product{
-			ID: pr.ID, Name: pr.Name, Price: pr.Price, Mode: pr.Mode,
+			ID: pr.ID, Name: pr.Name, Prices: pr.allPrices(), Mode: pr.Mode,
 			AccessFor: time.Duration(pr.AccessFor), AllowPromotionCodes: pr.AllowPromotionCodes,
+			TrialDays: trialDays(pr.Trial), Description: pr.Description, Paths: pr.Paths,
 		}
 	}
 	return out

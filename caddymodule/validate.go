@@ -4,7 +4,9 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/caddyserver/caddy/v2"
 
@@ -109,6 +111,9 @@ func (p *Paywall) Validate() error {
 			return fmt.Errorf("paywall: %s: %v", o.field, err)
 		}
 	}
+	if p.RedisMinReplicas < 0 {
+		return fmt.Errorf("paywall: redis_min_replicas: %d is negative (want 0 or more replicas)", p.RedisMinReplicas)
+	}
 	if p.PastDueGrace < 0 {
 		return fmt.Errorf("paywall: past_due_grace must not be negative")
 	}
@@ -132,10 +137,12 @@ func (p *Paywall) Validate() error {
 		// A subscription's product is found from its price, so two
 		// subscription products may not share one.
 		if pr.Mode == "subscription" {
-			if other, ok := subscriptionPrices[pr.Price]; ok {
-				return fmt.Errorf("paywall: products %q and %q are subscriptions with the same price %q: their subscriptions could not be told apart", other, pr.ID, pr.Price)
+			for _, price := range pr.allPrices() {
+				if other, ok := subscriptionPrices[price]; ok {
+					return fmt.Errorf("paywall: products %q and %q are subscriptions with the same price %q: their subscriptions could not be told apart", other, pr.ID, price)
+				}
+				subscriptionPrices[price] = pr.ID
 			}
-			subscriptionPrices[pr.Price] = pr.ID
 		}
 	}
 	return nil
@@ -144,7 +151,7 @@ func (p *Paywall) Validate() error {
 // validate checks one product, whose id is already checked.
 func (pr Product) validate() error {
 	var missing []string
-	if pr.Price == "" {
+	if len(pr.allPrices()) == 0 {
 		missing = append(missing, "price")
 	}
 	if len(pr.Paths) == 0 {
@@ -163,6 +170,21 @@ func (pr Product) validate() error {
 		return errors.New("access_for must not be negative")
 	case pr.AccessFor != 0 && pr.Mode == "subscription":
 		return errors.New("access_for applies to mode payment only: a subscription's access follows its billing period")
+	case pr.Trial != 0 && pr.Mode != "subscription":
+		return errTrialMode
+	}
+	if pr.Trial != 0 {
+		if err := checkTrial(pr.Trial, time.Duration(pr.Trial).String()); err != nil {
+			return fmt.Errorf("trial: %v", err)
+		}
+	}
+	for i, price := range pr.Prices {
+		if err := checkPriceID(price); err != nil {
+			return fmt.Errorf("prices[%d]: %v", i, err)
+		}
+	}
+	if err := checkPrices(pr.allPrices()); err != nil {
+		return fmt.Errorf("price: %v", err)
 	}
 	for i, pattern := range pr.Paths {
 		if err := checkPattern(pattern); err != nil {
@@ -330,6 +352,18 @@ func checkResolved(option, raw, resolved string, check func(string) error) error
 			return fmt.Errorf("paywall: %s:%s: %v", option, from, err)
 		}
 		return fmt.Errorf("paywall: %s: %v", option, err)
+	}
+	return nil
+}
+
+// checkMinReplicas reads redis_min_replicas: a whole number, 0 or more.
+func checkMinReplicas(v string) error {
+	n, err := strconv.Atoi(v)
+	if err != nil {
+		return fmt.Errorf("%q is not a whole number of replicas (want 0 or more)", v)
+	}
+	if n < 0 {
+		return fmt.Errorf("%d is negative (want 0 or more replicas)", n)
 	}
 	return nil
 }

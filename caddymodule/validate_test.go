@@ -100,6 +100,8 @@ func TestValidate(t *testing.T) {
 			`paywall: refund_policy: unknown value "partial" (want full or any)`},
 		{"dispute_policy", func(p *Paywall) { p.DisputePolicy = "ignore" },
 			`paywall: dispute_policy: unknown value "ignore" (want revoke or keep)`},
+		{"negative redis_min_replicas", func(p *Paywall) { p.RedisMinReplicas = -2 },
+			`paywall: redis_min_replicas: -2 is negative (want 0 or more replicas)`},
 		{"negative past_due_grace", func(p *Paywall) { p.PastDueGrace = caddy.Duration(-time.Hour) },
 			`paywall: past_due_grace must not be negative`},
 
@@ -128,6 +130,30 @@ func TestValidate(t *testing.T) {
 			`paywall: product "pro": paths[0]: path pattern "": empty`},
 		{"except pattern", func(p *Paywall) { p.Products[0].Except = []string{"free"} },
 			`paywall: product "pro": except[0]: path pattern "free": must start with "/" or "*"`},
+		{"several prices, a trial, tax", func(p *Paywall) {
+			p.Products[1].Prices = []string{"price_club_yearly"}
+			p.Products[1].Trial = caddy.Duration(14 * 24 * time.Hour)
+			p.Products[1].Description = "The club's pages"
+			p.AutomaticTax, p.TaxIDCollection = true, true
+		}, ""},
+		{"prices without price", func(p *Paywall) {
+			p.Products[1].Price, p.Products[1].Prices = "", []string{"price_m", "price_y"}
+		}, ""},
+		{"price listed twice", func(p *Paywall) { p.Products[1].Prices = []string{"price_y", "price_club"} },
+			`paywall: product "club": price: "price_club" is listed twice`},
+		{"empty price in prices", func(p *Paywall) { p.Products[1].Prices = []string{""} },
+			`paywall: product "club": prices[0]: invalid price id "" (want a Stripe Price id such as price_1Nabc)`},
+		{"trial on a payment", func(p *Paywall) { p.Products[0].Trial = caddy.Duration(14 * 24 * time.Hour) },
+			`paywall: product "pro": trial applies to mode subscription only: a one-time payment has no period to start later`},
+		{"trial in part days", func(p *Paywall) { p.Products[1].Trial = caddy.Duration(36 * time.Hour) },
+			`paywall: product "club": trial: 36h0m0s is not a whole number of days (Checkout counts trials in days: write 14d or 336h)`},
+		{"trial too long", func(p *Paywall) { p.Products[1].Trial = caddy.Duration(731 * 24 * time.Hour) },
+			`paywall: product "club": trial: 17544h0m0s is 731 days: Stripe's longest trial is 730 days`},
+		{"negative trial", func(p *Paywall) { p.Products[1].Trial = caddy.Duration(-24 * time.Hour) },
+			`paywall: product "club": trial: -24h0m0s is too short: Stripe's shortest trial is 1 day`},
+		{"subscriptions sharing one of their prices", func(p *Paywall) {
+			p.Products = append(p.Products, Product{ID: "club-2", Prices: []string{"price_other", "price_club"}, Mode: "subscription", Paths: []string{"/club2/*"}})
+		}, `paywall: products "club" and "club-2" are subscriptions with the same price "price_club": their subscriptions could not be told apart`},
 		{"subscriptions sharing a price", func(p *Paywall) {
 			p.Products = append(p.Products, Product{ID: "club-2", Price: "price_club", Mode: "subscription", Paths: []string{"/club2/*"}})
 		}, `paywall: products "club" and "club-2" are subscriptions with the same price "price_club": their subscriptions could not be told apart`},

@@ -24,7 +24,11 @@ type Check struct {
 }
 
 // DoctorProduct is a product as doctor checks it.
-type DoctorProduct struct{ ID, Price, Mode string }
+type DoctorProduct struct {
+	ID     string
+	Prices []string
+	Mode   string
+}
 
 // Doctor is what a check run needs.
 type Doctor struct {
@@ -32,7 +36,9 @@ type Doctor struct {
 	API       *client.API
 	SecretKey string
 	Products  []DoctorProduct
-	BasePath  string
+	// AutomaticTax: automatic_tax is on, so Stripe Tax must be set up.
+	AutomaticTax bool
+	BasePath     string
 	// WebhookURL, when known, is probed without credentials.
 	WebhookURL string
 }
@@ -40,9 +46,7 @@ type Doctor struct {
 // Run performs every check.
 func (d Doctor) Run(ctx context.Context) []Check {
 	checks := []Check{d.redis(ctx), d.key()}
-	for _, p := range d.Products {
-		checks = append(checks, d.price(ctx, p))
-	}
+	checks = append(checks, d.selling(ctx)...)
 	checks = append(checks, d.endpoints(ctx)...)
 	if d.WebhookURL != "" {
 		checks = append(checks, d.reachable(ctx))
@@ -85,24 +89,26 @@ func (d Doctor) key() Check {
 	return Check{"secret key", "error", "does not look like a Stripe secret key", "set stripe_secret_key to sk_test_… or sk_live_…"}
 }
 
-func (d Doctor) price(ctx context.Context, p DoctorProduct) Check {
+// price checks one of a product's prices: it exists, is active, and is
+// recurring exactly when the product is a subscription.
+func (d Doctor) price(ctx context.Context, p DoctorProduct, id string) Check {
 	name := "product " + p.ID
 	params := &stripe.PriceParams{}
 	params.Context = ctx
-	price, err := d.API.Prices.Get(p.Price, params)
+	price, err := d.API.Prices.Get(id, params)
 	if err != nil {
-		return Check{name, "error", fmt.Sprintf("price %s: %v", p.Price, stripeMessage(err)), "check the price id and that it belongs to this key's account and mode"}
+		return Check{name, "error", fmt.Sprintf("price %s: %v", id, stripeMessage(err)), "check the price id and that it belongs to this key's account and mode"}
 	}
 	recurring := price.Type == stripe.PriceTypeRecurring
 	switch {
 	case !price.Active:
-		return Check{name, "error", "price " + p.Price + " is archived", "make the price active or configure another"}
+		return Check{name, "error", "price " + id + " is archived", "make the price active or configure another"}
 	case recurring && p.Mode != "subscription":
-		return Check{name, "error", "price " + p.Price + " is recurring but mode is " + p.Mode, "set `mode subscription`"}
+		return Check{name, "error", "price " + id + " is recurring but mode is " + p.Mode, "set `mode subscription`, or use only one-time prices"}
 	case !recurring && p.Mode == "subscription":
-		return Check{name, "error", "price " + p.Price + " is one-time but mode is subscription", "set `mode payment` or use a recurring price"}
+		return Check{name, "error", "price " + id + " is one-time but mode is subscription", "set `mode payment`, or use only recurring prices"}
 	}
-	return Check{Name: name, Status: "ok", Detail: fmt.Sprintf("price %s (%s, %s)", p.Price, price.Type, p.Mode)}
+	return Check{Name: name, Status: "ok", Detail: fmt.Sprintf("price %s (%s, %s)", id, price.Type, p.Mode)}
 }
 
 // endpoints checks the webhook endpoints that point at this gateway.

@@ -54,6 +54,15 @@ func Start(o Options) (*Demo, error) {
 	if host == "" {
 		host = "localhost"
 	}
+	// Caddy's listeners can share a port, so a second demo on the same
+	// one would answer every other request: refuse to start instead.
+	if port != "0" {
+		l, err := net.Listen("tcp", net.JoinHostPort(bindHost(host), port))
+		if err != nil {
+			return nil, fmt.Errorf("--listen %s: the address is in use (is another demo running?); pick another with --listen: %v", o.Listen, err)
+		}
+		_ = l.Close()
+	}
 	d := &Demo{URL: "http://" + net.JoinHostPort(host, port)}
 	ok := false
 	defer func() {
@@ -72,7 +81,8 @@ func Start(o Options) (*Demo, error) {
 		redisURL = "redis://" + mr.Addr() + "/0"
 	}
 
-	siteURL, err := d.serve(site())
+	standIn := o.StripeKey == "" || o.Price == ""
+	siteURL, err := d.serve(site(standIn))
 	if err != nil {
 		return nil, err
 	}
@@ -85,13 +95,14 @@ func Start(o Options) (*Demo, error) {
 			paths /premium/*
 		}`, o.Price, orDefault(o.Mode, "payment"))
 	d.Stripe = "Stripe test mode"
-	if key == "" || o.Price == "" {
+	if standIn {
 		d.Stripe = "the offline Stripe stand-in"
 		key, secret = "sk_test_demo", "whsec_demo_"+randomHex(16)
 		stub := stripestub.New(stripestub.Config{
 			Prices: []stripestub.Price{
 				{ID: "price_demo_pro", ProductName: "Pro articles", UnitAmount: 900, Currency: "eur"},
-				{ID: "price_demo_club", ProductName: "Members' club", UnitAmount: 500, Currency: "usd", Recurring: "month"},
+				{ID: "price_demo_club", ProductName: "Members' club", ProductID: "prod_demo_club", UnitAmount: 500, Currency: "usd", Recurring: "month"},
+				{ID: "price_demo_club_yearly", ProductName: "Members' club", ProductID: "prod_demo_club", UnitAmount: 5000, Currency: "usd", Recurring: "year"},
 			},
 			WebhookURL: webhookURL, WebhookSecret: secret,
 		})
@@ -106,8 +117,10 @@ func Start(o Options) (*Demo, error) {
 		}
 		product club {
 			name "Members' club"
-			price price_demo_club
+			description "The members' lounge and every page under /club/."
+			price price_demo_club price_demo_club_yearly
 			mode subscription
+			trial 14d
 			paths /club/*
 		}`
 	}

@@ -9,7 +9,11 @@ import (
 
 // site is the small "existing site" behind the gateway: it knows nothing
 // about payments and only shows what the paywall tells it.
-func site() http.Handler {
+func site(standIn bool) http.Handler {
+	where := "payments go to an offline stand-in for Stripe, so no card is asked for and no money moves"
+	if !standIn {
+		where = "payments go to your Stripe account in test mode: pay with the test card 4242 4242 4242 4242"
+	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path != "/" {
@@ -17,10 +21,12 @@ func site() http.Handler {
 			return
 		}
 		page(w, "A small magazine", `<p>This page is public. The articles below are for paying members.</p>
+<p id="demo-logins">This is the paywall's offline demo. Log in as <strong>alice</strong> (password <strong>`+Users["alice"]+`</strong>)
+or <strong>bob</strong> (password <strong>`+Users["bob"]+`</strong>); `+where+`.</p>
 <ul>
 <li><a href="/premium/first-article">A premium article</a> (one-time payment)</li>
 <li><a href="/premium/second-article">Another premium article</a></li>
-<li><a href="/club/lounge">The members' club</a> (monthly subscription)</li>
+<li><a href="/club/lounge">The members' club</a> (monthly or yearly subscription, 14 days free)</li>
 </ul>
 <p><a href="/paywall/portal">Manage your subscription</a></p>`)
 	})

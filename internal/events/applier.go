@@ -1,6 +1,7 @@
 package events
 
 import (
+	"slices"
 	"time"
 
 	"go.uber.org/zap"
@@ -13,8 +14,8 @@ import (
 // Product is what the applier needs to know about a product for sale.
 type Product struct {
 	ID        string
-	Price     string
-	Mode      string // "payment" | "subscription"
+	Prices    []string // any of them opens the product
+	Mode      string   // "payment" | "subscription"
 	AccessFor time.Duration
 }
 
@@ -88,7 +89,7 @@ func (a *Applier) product(id string) (Product, bool) {
 
 func (a *Applier) productForPrice(price string) (Product, bool) {
 	for _, p := range a.Products {
-		if p.Price == price {
+		if slices.Contains(p.Prices, price) {
 			return p, true
 		}
 	}

@@ -42,10 +42,11 @@ const (
 )
 
 var testProducts = []events.Product{
-	{ID: "pro", Price: "price_pro", Mode: "payment"},
-	{ID: "pass", Price: "price_pass", Mode: "payment", AccessFor: passFor},
-	{ID: "course", Price: "price_course", Mode: "subscription"},
-	{ID: "course2", Price: "price_course2", Mode: "subscription"},
+	{ID: "pro", Prices: []string{"price_pro"}, Mode: "payment"},
+	{ID: "pass", Prices: []string{"price_pass"}, Mode: "payment", AccessFor: passFor},
+	{ID: "course", Prices: []string{"price_course"}, Mode: "subscription"},
+	{ID: "course2", Prices: []string{"price_course2"}, Mode: "subscription"},
+	{ID: "club", Prices: []string{"price_club_monthly", "price_club_yearly"}, Mode: "subscription"},
 }
 
 var stubPrices = []stripestub.Price{
@@ -53,6 +54,8 @@ var stubPrices = []stripestub.Price{
 	{ID: "price_pass", ProductName: "Pass", UnitAmount: 500, Currency: "usd"},
 	{ID: "price_course", ProductName: "Course", UnitAmount: 2000, Currency: "usd", Recurring: "month"},
 	{ID: "price_course2", ProductName: "Course plus", UnitAmount: 4000, Currency: "usd", Recurring: "month"},
+	{ID: "price_club_monthly", ProductName: "Club", ProductID: "prod_club", UnitAmount: 900, Currency: "eur", Recurring: "month"},
+	{ID: "price_club_yearly", ProductName: "Club", ProductID: "prod_club", UnitAmount: 9000, Currency: "eur", Recurring: "year"},
 }
 
 // --- Redis ---------------------------------------------------------------

@@ -50,6 +50,11 @@ func (g *Gateway) serveCheckout(w http.ResponseWriter, r *http.Request, user str
 		g.errorPage(w, http.StatusBadRequest, "Unknown product", "There is nothing to buy here.", user)
 		return
 	}
+	price, ok := p.price(r.PostForm.Get("price"))
+	if !ok {
+		g.errorPage(w, http.StatusBadRequest, "Unknown price", "This price is not offered for "+p.ID+". Go back and choose one of the prices shown.", user)
+		return
+	}
 	returnTo := paths.SafeReturnTo(r.PostForm.Get("return_to"))
 	if returnTo == "" {
 		returnTo = d.ReturnTo
@@ -72,8 +77,8 @@ func (g *Gateway) serveCheckout(w http.ResponseWriter, r *http.Request, user str
 			"You have started several payments in a short time. Please wait a few seconds, then try again.", user)
 		return
 	}
-	params := g.checkoutParams(r, user, p, issued+checkoutExpiry)
-	params.SetIdempotencyKey(idempotencyKey(user, p.ID, nonce))
+	params := g.checkoutParams(r, user, p, price, issued+checkoutExpiry)
+	params.SetIdempotencyKey(idempotencyKey(user, p.ID, price, nonce))
 	params.Context = r.Context()
 	cs, err := g.api.CheckoutSessions.New(params)
 	if err != nil {
@@ -89,13 +94,13 @@ func (g *Gateway) serveCheckout(w http.ResponseWriter, r *http.Request, user str
 
 // checkoutParams describes the Checkout Session: who pays (metadata on the
 // session and on the payment intent or subscription, so every later event
-// finds the user), what, and where to come back.
-func (g *Gateway) checkoutParams(r *http.Request, user string, p Product, expiresAt int64) *stripe.CheckoutSessionParams {
+// finds the user), what (price, one of p's), and where to come back.
+func (g *Gateway) checkoutParams(r *http.Request, user string, p Product, price string, expiresAt int64) *stripe.CheckoutSessionParams {
 	meta := map[string]string{events.MetaUser: user, events.MetaProduct: p.ID}
 	params := &stripe.CheckoutSessionParams{
 		Mode:              stripe.String(p.Mode),
 		ClientReferenceID: stripe.String(user),
-		LineItems:         []*stripe.CheckoutSessionLineItemParams{{Price: stripe.String(p.Price), Quantity: stripe.Int64(1)}},
+		LineItems:         []*stripe.CheckoutSessionLineItemParams{{Price: stripe.String(price), Quantity: stripe.Int64(1)}},
 		SuccessURL:        stripe.String(absoluteURL(r, g.cfg.BasePath+"/success?session_id={CHECKOUT_SESSION_ID}")),
 		CancelURL:         stripe.String(absoluteURL(r, g.cfg.BasePath+"/cancel?"+url.Values{"product": {p.ID}}.Encode())),
 		Metadata:          meta,
@@ -106,19 +111,32 @@ func (g *Gateway) checkoutParams(r *http.Request, user string, p Product, expire
 	}
 	if p.Mode == "subscription" {
 		params.SubscriptionData = &stripe.CheckoutSessionSubscriptionDataParams{Metadata: meta}
+		if p.TrialDays > 0 {
+			params.SubscriptionData.TrialPeriodDays = stripe.Int64(p.TrialDays)
+		}
 	} else {
 		params.PaymentIntentData = &stripe.CheckoutSessionPaymentIntentDataParams{Metadata: meta}
+		// A receipt (invoice) the buyer can find again in the portal.
+		params.InvoiceCreation = &stripe.CheckoutSessionInvoiceCreationParams{Enabled: stripe.Bool(true)}
 	}
-	if cus, err := g.store.CustomerOf(r.Context(), user); err == nil && cus != "" {
+	cus, err := g.store.CustomerOf(r.Context(), user)
+	reused := err == nil && cus != ""
+	switch {
+	case reused:
 		params.Customer = stripe.String(cus) // the returning customer keeps one Stripe customer
+	case p.Mode == "payment":
+		// Subscriptions always create a customer; one-time payments only
+		// when asked. Stripe refuses this beside customer.
+		params.CustomerCreation = stripe.String(string(stripe.CheckoutSessionCustomerCreationAlways))
 	}
+	g.taxParams(params, reused)
 	return params
 }
 
-// idempotencyKey is the same for one user, product and pay page, so a
-// double click or a retried POST yields one Checkout Session.
-func idempotencyKey(user, product, nonce string) string {
-	h := sha256.Sum256([]byte(user + "\x00" + product + "\x00" + nonce))
+// idempotencyKey is the same for one user, product, price and pay page, so
+// a double click or a retried POST yields one Checkout Session.
+func idempotencyKey(user, product, price, nonce string) string {
+	h := sha256.Sum256([]byte(user + "\x00" + product + "\x00" + price + "\x00" + nonce))
 	return "paywall-checkout-" + hex.EncodeToString(h[:16])
 }
 

@@ -58,11 +58,20 @@ func (g *Gateway) payURL(products []string, returnTo string) string {
 }
 
 type productInfo struct {
-	ID     string `json:"id"`
-	Name   string `json:"name"`
-	Price  string `json:"price"`            // the Stripe Price id
-	Amount string `json:"amount,omitempty"` // e.g. "€9.00", when Stripe told us
-	Mode   string `json:"mode"`
+	ID     string       `json:"id"`
+	Name   string       `json:"name"`
+	Price  string       `json:"price"`            // the first Stripe Price id
+	Amount string       `json:"amount,omitempty"` // e.g. "€9.00", when Stripe told us
+	Prices []priceOffer `json:"prices"`           // every price, the first one included
+	Mode   string       `json:"mode"`
+	// TrialDays: a subscription's free trial, in days.
+	TrialDays int64 `json:"trial_days,omitempty"`
+}
+
+// priceOffer is one price in the 402 body.
+type priceOffer struct {
+	ID     string `json:"id"`               // the Stripe Price id
+	Amount string `json:"amount,omitempty"` // e.g. "€9 a month", when Stripe told us
 }
 
 func (g *Gateway) productInfo(r *http.Request, ids []string) []productInfo {
@@ -73,7 +82,15 @@ func (g *Gateway) productInfo(r *http.Request, ids []string) []productInfo {
 			continue
 		}
 		v := g.productViewOf(r.Context(), p, false) // the 402 never waits on Stripe
-		out = append(out, productInfo{ID: p.ID, Name: v.Name, Price: p.Price, Amount: v.Price, Mode: p.Mode})
+		info := productInfo{ID: p.ID, Name: v.Name, Amount: v.Price, Mode: p.Mode, TrialDays: p.TrialDays,
+			Prices: make([]priceOffer, len(v.Prices))}
+		for i, pr := range v.Prices {
+			info.Prices[i] = priceOffer{ID: pr.ID, Amount: pr.Label}
+		}
+		if len(p.Prices) > 0 {
+			info.Price = p.Prices[0]
+		}
+		out = append(out, info)
 	}
 	return out
 }

@@ -20,11 +20,14 @@ import (
 // Product is one thing for sale.
 type Product struct {
 	ID                  string
-	Name                string // "" means the Stripe Price's product name
-	Price               string
-	Mode                string // "payment" | "subscription"
+	Name                string   // "" means the Stripe Price's product name
+	Prices              []string // the pay page offers each; the first is the default
+	Mode                string   // "payment" | "subscription"
 	AccessFor           time.Duration
 	AllowPromotionCodes bool
+	TrialDays           int64    // subscriptions: free days before the first charge
+	Description         string   // what it opens, for the pay page; "" means its paths in words
+	Paths               []string // the path patterns it gates
 }
 
 // Config is what the operator chose.
@@ -36,6 +39,13 @@ type Config struct {
 	// AllowOnStoreError lets gated requests pass when Redis fails
 	// (on_store_error allow); otherwise they get 503.
 	AllowOnStoreError bool
+	// AutomaticTax turns on Stripe Tax on Checkout (automatic_tax on).
+	AutomaticTax bool
+	// TaxIDCollection lets customers enter a tax id (tax_id_collection on).
+	TaxIDCollection bool
+	// StandIn: the Stripe API is a stand-in (stripe_api_url), so the
+	// pages do not claim Stripe.
+	StandIn bool
 }
 
 // Entitlements reads a user's grants: the store, or a cache in front of it.

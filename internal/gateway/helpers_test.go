@@ -30,8 +30,8 @@ const (
 )
 
 var testProducts = []Product{
-	{ID: "pro", Name: "Pro articles", Price: "price_pro", Mode: "payment"},
-	{ID: "course", Name: "The course", Price: "price_course", Mode: "subscription"},
+	{ID: "pro", Name: "Pro articles", Prices: []string{"price_pro"}, Mode: "payment"},
+	{ID: "course", Name: "The course", Prices: []string{"price_course"}, Mode: "subscription"},
 }
 
 type fixture struct {
@@ -49,6 +49,10 @@ type fixtureOpts struct {
 	noStripe bool
 	// stripeURL, when set, is the Stripe the gateway talks to.
 	stripeURL string
+	// products replace testProducts; tax sets automatic_tax and
+	// tax_id_collection.
+	products []Product
+	tax      bool
 }
 
 // newFixture builds a Gateway on a real Redis (its own key prefix) and
@@ -81,13 +85,18 @@ func newFixture(t testing.TB, o fixtureOpts) *fixture {
 			&stripe.BackendConfig{URL: stripe.String(rec.URL), MaxNetworkRetries: stripe.Int64(0),
 				LeveledLogger: &stripe.LeveledLogger{Level: stripe.LevelNull}})})
 	}
-	evProducts := make([]events.Product, len(testProducts))
-	for i, p := range testProducts {
-		evProducts[i] = events.Product{ID: p.ID, Price: p.Price, Mode: p.Mode, AccessFor: p.AccessFor}
+	products := testProducts
+	if o.products != nil {
+		products = o.products
+	}
+	evProducts := make([]events.Product, len(products))
+	for i, p := range products {
+		evProducts[i] = events.Product{ID: p.ID, Prices: p.Prices, Mode: p.Mode, AccessFor: p.AccessFor}
 	}
 	applier := &events.Applier{Store: st, API: api, Products: evProducts}
 	gw, err := New(Config{
-		BasePath: "/paywall", Products: testProducts,
+		BasePath: "/paywall", Products: products,
+		AutomaticTax: o.tax, TaxIDCollection: o.tax,
 		WebhookSecrets:    []string{testWebhookSecret, testOldSecret},
 		SessionSecret:     testSessionSecret,
 		AllowOnStoreError: o.allowStore,

@@ -55,7 +55,8 @@ func (g *Gateway) servePay(w http.ResponseWriter, r *http.Request, user string, 
 
 	data := pages.PayData{
 		User: user, CheckoutURL: g.cfg.BasePath + "/checkout",
-		CSRFToken: d.CSRF, Nonce: nonce, ReturnTo: d.ReturnTo, BackURL: "/",
+		CSRFToken: d.CSRF, Nonce: nonce, ReturnTo: d.ReturnTo, BackURL: "/", StandIn: g.cfg.StandIn,
+		AutomaticTax: g.cfg.AutomaticTax, TaxIDCollection: g.cfg.TaxIDCollection,
 	}
 	for _, p := range products {
 		data.Products = append(data.Products, g.productView(r.Context(), p))

@@ -2,6 +2,8 @@ package gateway
 
 import (
 	"context"
+	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -20,7 +22,8 @@ const (
 
 type priceInfo struct {
 	productName string
-	display     string
+	display     string // "€9.00 / month"
+	plan        string // "€9 a month"
 	until       time.Time
 }
 
@@ -85,11 +88,15 @@ func (c *priceCache) fetch(ctx context.Context, id string) priceInfo {
 		c.m[id] = info
 		return info
 	}
-	interval := ""
+	interval, count := "", int64(0)
 	if price.Recurring != nil {
-		interval = string(price.Recurring.Interval)
+		interval, count = string(price.Recurring.Interval), price.Recurring.IntervalCount
 	}
-	info := priceInfo{display: pages.FormatPrice(price.UnitAmount, string(price.Currency), interval), until: c.now().Add(priceTTL)}
+	info := priceInfo{
+		display: pages.FormatPrice(price.UnitAmount, string(price.Currency), interval),
+		plan:    pages.FormatPlan(price.UnitAmount, string(price.Currency), interval, count),
+		until:   c.now().Add(priceTTL),
+	}
 	if price.Product != nil {
 		info.productName = price.Product.Name
 	}
@@ -104,14 +111,29 @@ func (g *Gateway) productView(ctx context.Context, p Product) pages.Product {
 }
 
 // productViewOf is productView; without wait it never waits on Stripe.
+// The name and Price come from the first price.
 func (g *Gateway) productViewOf(ctx context.Context, p Product, wait bool) pages.Product {
-	info := g.prices.get(ctx, p.Price, wait)
-	name := p.Name
-	if name == "" {
-		name = info.productName
+	v := pages.Product{ID: p.ID, Name: p.Name, Mode: p.Mode, TrialDays: p.TrialDays, Description: p.Description}
+	if v.Description == "" {
+		v.Description = describePaths(p.Paths)
 	}
-	if name == "" {
-		name = p.ID
+	for i, id := range p.Prices {
+		info := g.prices.get(ctx, id, wait)
+		if i == 0 {
+			v.Price = info.display
+			if v.Name == "" {
+				v.Name = info.productName
+			}
+		}
+		offer := pages.Offer(p.TrialDays, info.plan)
+		if info.plan == "" && len(p.Prices) > 1 {
+			// Stripe did not answer: the choices must still differ.
+			offer = "Option " + strconv.Itoa(i+1) + ": " + strings.ToLower(offer[:1]) + offer[1:]
+		}
+		v.Prices = append(v.Prices, pages.Price{ID: id, Label: info.plan, Offer: offer})
 	}
-	return pages.Product{ID: p.ID, Name: name, Price: info.display, Mode: p.Mode}
+	if v.Name == "" {
+		v.Name = p.ID
+	}
+	return v
 }

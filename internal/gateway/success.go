@@ -1,9 +1,11 @@
 package gateway
 
 import (
+	"errors"
 	"net/http"
-
 	"strings"
+
+	"github.com/stripe/stripe-go/v76"
 
 	"github.com/caddy-paywall/caddy-paywall/internal/events"
 	"github.com/caddy-paywall/caddy-paywall/internal/pages"
@@ -28,6 +30,12 @@ func (g *Gateway) serveSuccess(w http.ResponseWriter, r *http.Request, user stri
 		return
 	}
 	s, err := g.applier.FetchSession(r.Context(), id)
+	var stripeErr *stripe.Error
+	if errors.As(err, &stripeErr) && stripeErr.HTTPStatusCode == http.StatusNotFound {
+		g.errorPage(w, http.StatusNotFound, "Unknown payment",
+			"The payment service knows no payment for this link, so nothing was charged through it. Go back to the page you wanted and start again.", user)
+		return
+	}
 	if err != nil {
 		g.log.Warn("success page: fetching checkout session", field("session", id), zapErr(err))
 		g.processing(w, r, user, "")
@@ -62,7 +70,7 @@ func (g *Gateway) serveSuccess(w http.ResponseWriter, r *http.Request, user stri
 func (g *Gateway) processing(w http.ResponseWriter, r *http.Request, user, productName string) {
 	_ = g.pages.Render(w, http.StatusOK, "processing", pages.ProcessingData{
 		User: user, ProductName: productName, RefreshURL: r.URL.RequestURI(),
-		BackURL: "/", RefreshSeconds: processingRefresh,
+		BackURL: "/", RefreshSeconds: processingRefresh, StandIn: g.cfg.StandIn,
 	})
 }
 
@@ -91,8 +99,8 @@ func (g *Gateway) servePortal(w http.ResponseWriter, r *http.Request, user strin
 		return
 	}
 	if cus == "" {
-		g.errorPage(w, http.StatusNotFound, "No subscription yet",
-			"There is no billing account for you yet. Subscribe first, then manage it here.", user)
+		g.errorPage(w, http.StatusNotFound, "No billing account yet",
+			"There is no billing account for you yet: it is made with your first purchase or subscription.", user)
 		return
 	}
 	portal, err := g.api.BillingPortalSessions.New(portalParams(r, cus, orRoot(d.ReturnTo)))

@@ -71,11 +71,32 @@ type Product struct {
 	ID string
 	// Name is the product's display name.
 	Name string
-	// Price is formatted for display, e.g. "€9.00" or "$5.00 / month" (see
-	// FormatPrice); "" when unknown.
+	// Description says what the product opens: the description option, or
+	// its paths in plain words ("everything under /club/").
+	Description string
+	// Price is the first price formatted for display, e.g. "€9.00" or
+	// "$5.00 / month" (see FormatPrice); "" when unknown. Prices has them
+	// all.
 	Price string
+	// Prices are the ways to pay for the product, in the configured
+	// order. The form posts the chosen one's ID as "price".
+	Prices []Price
 	// Mode is "payment" (one-time) or "subscription".
 	Mode string
+	// TrialDays is the free trial of a subscription, in days (0: none).
+	TrialDays int64
+}
+
+// Price is one price of a product on the pay page.
+type Price struct {
+	// ID is the Stripe Price id, posted as "price".
+	ID string
+	// Label is the amount and interval in words, e.g. "€9 a month",
+	// "€90 a year", "€25" (see FormatPlan); "" when unknown.
+	Label string
+	// Offer is what the visitor is offered: Label, after the trial when
+	// there is one ("14 days free, then €9 a month").
+	Offer string
 }
 
 // PayData is the data of pay.html.
@@ -100,6 +121,14 @@ type PayData struct {
 	ReturnTo string
 	// BackURL is the "Back to the site" link ("/" when empty).
 	BackURL string
+	// AutomaticTax: Checkout adds tax from the billing address.
+	AutomaticTax bool
+	// TaxIDCollection: business customers can enter a tax id at checkout.
+	TaxIDCollection bool
+	// StandIn is set when payments go to a stand-in for Stripe
+	// (stripe_api_url: the offline demo, tests), so the page does not
+	// claim Stripe.
+	StandIn bool
 }
 
 // ProcessingData is the data of processing.html, shown when the customer is
@@ -116,6 +145,9 @@ type ProcessingData struct {
 	BackURL string
 	// RefreshSeconds is the delay between checks (5 when 0 or less).
 	RefreshSeconds int
+	// StandIn is set when payments go to a stand-in for Stripe, as in
+	// PayData.
+	StandIn bool
 }
 
 // DefaultRefreshSeconds is the processing page's refresh delay when
@@ -215,11 +247,16 @@ var samples = map[string]any{
 	Pay: PayData{
 		User: "alice",
 		Products: []Product{
-			{ID: "pro", Name: "Pro articles", Price: "€9.00", Mode: "payment"},
-			{ID: "club", Name: "Club", Price: "$5.00 / month", Mode: "subscription"},
+			{ID: "pro", Name: "Pro articles", Description: "Everything under /premium/.", Price: "€9.00",
+				Prices: []Price{{ID: "price_pro", Label: "€9", Offer: "€9"}}, Mode: "payment"},
+			{ID: "club", Name: "Club", Price: "$5.00 / month", Mode: "subscription", TrialDays: 14,
+				Prices: []Price{
+					{ID: "price_m", Label: "$5 a month", Offer: "14 days free, then $5 a month"},
+					{ID: "price_y", Label: "$50 a year", Offer: "14 days free, then $50 a year"},
+				}},
 		},
 		CheckoutURL: "/paywall/checkout", CSRFToken: "t", Nonce: "n",
-		ReturnTo: "/premium/x", BackURL: "/",
+		ReturnTo: "/premium/x", BackURL: "/", AutomaticTax: true, TaxIDCollection: true,
 	},
 	Processing: ProcessingData{User: "alice", ProductName: "Pro articles", RefreshURL: "/paywall/success?session_id=cs_1", BackURL: "/", RefreshSeconds: 3},
 	Cancel:     CancelData{User: "alice", ProductName: "Pro articles", PayURL: "/paywall/pay?product=pro", BackURL: "/"},

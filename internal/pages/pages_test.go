@@ -155,12 +155,14 @@ func TestErrorPage(t *testing.T) {
 	}).Body.String()
 	mustContain(t, body,
 		"Signed in as <strong>erin</strong>",
-		"Error 400",
 		"<h1>That link has expired</h1>",
 		"<title>That link has expired</title>",
 		"<p>Please start again.</p>",
 		`<a href="/start">Back to the site</a>`,
 	)
+	// The status is for machines (it is the response's); people read the
+	// heading, not a raw "Error 400" label.
+	mustNotContain(t, body, "Error 400")
 
 	// No title: the status text. No user: no "Signed in as".
 	body = render(t, Builtin(), http.StatusServiceUnavailable, Error, ErrorData{Status: 503}).Body.String()
@@ -218,13 +220,18 @@ func TestHeaders(t *testing.T) {
 					t.Errorf("%s = %q, want %q", k, got, want)
 				}
 			}
-			m := styleRE.FindStringSubmatch(w.Body.String())
-			if m == nil {
+			// Each <style> element (the layout's, and a page's own) is
+			// allowed by its hash.
+			styles := styleRE.FindAllStringSubmatch(w.Body.String(), -1)
+			if styles == nil {
 				t.Fatal("no <style> element")
 			}
-			sum := sha256.Sum256([]byte(m[1]))
-			hash := "'sha256-" + base64.StdEncoding.EncodeToString(sum[:]) + "'"
-			want := "default-src 'none'; style-src " + hash +
+			var hashes []string
+			for _, m := range styles {
+				sum := sha256.Sum256([]byte(m[1]))
+				hashes = append(hashes, "'sha256-"+base64.StdEncoding.EncodeToString(sum[:])+"'")
+			}
+			want := "default-src 'none'; style-src " + strings.Join(hashes, " ") +
 				"; form-action 'self' https://checkout.stripe.com; frame-ancestors 'none'; base-uri 'none'"
 			if got := h.Get("Content-Security-Policy"); got != want {
 				t.Errorf("CSP\n got %s\nwant %s", got, want)
@@ -406,4 +413,23 @@ func TestConcurrentRender(t *testing.T) {
 		}()
 	}
 	wg.Wait()
+}
+
+// With a stand-in for Stripe (the offline demo, tests), no page claims
+// that Stripe takes the payment; with Stripe, the pages say so.
+func TestPagesDoNotClaimStripeForAStandIn(t *testing.T) {
+	pay := PayData{User: "ann", Products: []Product{{ID: "pro", Name: "Pro", Price: "€9.00"}}, CheckoutURL: "/paywall/checkout"}
+	processing := ProcessingData{User: "ann", ProductName: "Pro", RefreshURL: "/paywall/success?session_id=cs_1"}
+	mustContain(t, render(t, Builtin(), 200, Pay, pay).Body.String(), "Stripe's secure checkout page")
+	mustContain(t, render(t, Builtin(), 200, Processing, processing).Body.String(), "Stripe is still confirming")
+	pay.StandIn, processing.StandIn = true, true
+	for name, body := range map[string]string{
+		"pay":        render(t, Builtin(), 200, Pay, pay).Body.String(),
+		"processing": render(t, Builtin(), 200, Processing, processing).Body.String(),
+	} {
+		if strings.Contains(body, "Stripe") {
+			t.Errorf("the %s page names Stripe while a stand-in takes the payment:\n%s", name, body)
+		}
+	}
+	mustContain(t, render(t, Builtin(), 200, Pay, pay).Body.String(), "offline test checkout page")
 }

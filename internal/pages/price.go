@@ -106,3 +106,62 @@ func formatAmount(minor int64, digits int) string {
 	}
 	return b.String()
 }
+
+// FormatPlan writes a price in words for the pay page: the amount without
+// a zero fraction, then how often it is charged. interval is Stripe's
+// recurring interval ("day", "week", "month", "year"; "" for a one-time
+// price) and count its interval_count.
+//
+//	FormatPlan(900, "eur", "month", 1)  == "€9 a month"
+//	FormatPlan(9000, "eur", "year", 1)  == "€90 a year"
+//	FormatPlan(2550, "usd", "month", 3) == "$25.50 every 3 months"
+//	FormatPlan(2500, "eur", "", 0)      == "€25"
+func FormatPlan(unitAmount int64, currency, interval string, count int64) string {
+	amount := FormatPrice(unitAmount, currency, "")
+	if amount == "" {
+		return ""
+	}
+	amount = trimZeroFraction(amount)
+	switch {
+	case interval == "":
+		return amount
+	case count <= 1:
+		return amount + " a " + interval
+	}
+	return amount + " every " + strconv.FormatInt(count, 10) + " " + interval + "s"
+}
+
+// trimZeroFraction drops ".00" (or ".000") from a formatted amount.
+func trimZeroFraction(s string) string {
+	dot := strings.LastIndexByte(s, '.')
+	if dot < 0 {
+		return s
+	}
+	end := dot + 1
+	for end < len(s) && s[end] == '0' {
+		end++
+	}
+	if end == dot+1 || (end < len(s) && s[end] >= '1' && s[end] <= '9') {
+		return s // no fraction digits, or a non-zero fraction
+	}
+	return s[:dot] + s[end:]
+}
+
+// Offer is what a visitor is offered for a price with label: the label,
+// after the trial when there is one ("14 days free, then €9 a month").
+// An unknown label reads "the price shown at checkout".
+func Offer(trialDays int64, label string) string {
+	if label == "" {
+		label = "Price shown at checkout"
+		if trialDays > 0 {
+			label = "the price shown at checkout"
+		}
+	}
+	switch trialDays {
+	case 0:
+		return label
+	case 1:
+		return "1 day free, then " + label
+	}
+	return strconv.FormatInt(trialDays, 10) + " days free, then " + label
+}

@@ -39,3 +39,47 @@ func TestFormatPrice(t *testing.T) {
 		}
 	}
 }
+
+func TestFormatPlan(t *testing.T) {
+	for _, c := range []struct {
+		amount   int64
+		currency string
+		interval string
+		count    int64
+		want     string
+	}{
+		{900, "eur", "month", 1, "€9 a month"},
+		{9000, "eur", "year", 1, "€90 a year"},
+		{950, "eur", "month", 1, "€9.50 a month"},
+		{905, "usd", "week", 1, "$9.05 a week"},
+		{2550, "usd", "month", 3, "$25.50 every 3 months"},
+		{2500, "eur", "", 0, "€25"},
+		{1500, "jpy", "month", 1, "¥1,500 a month"},
+		{900, "chf", "year", 1, "9 CHF a year"},
+		{123456, "gbp", "year", 1, "£1,234.56 a year"},
+		{12000, "kwd", "month", 1, "12 KWD a month"},
+		{900, "", "month", 1, ""},
+	} {
+		if got := FormatPlan(c.amount, c.currency, c.interval, c.count); got != c.want {
+			t.Errorf("FormatPlan(%d, %q, %q, %d) = %q, want %q", c.amount, c.currency, c.interval, c.count, got, c.want)
+		}
+	}
+}
+
+func TestOffer(t *testing.T) {
+	for _, c := range []struct {
+		days  int64
+		label string
+		want  string
+	}{
+		{0, "€9 a month", "€9 a month"},
+		{14, "€9 a month", "14 days free, then €9 a month"},
+		{1, "€90 a year", "1 day free, then €90 a year"},
+		{0, "", "Price shown at checkout"},
+		{7, "", "7 days free, then the price shown at checkout"},
+	} {
+		if got := Offer(c.days, c.label); got != c.want {
+			t.Errorf("Offer(%d, %q) = %q, want %q", c.days, c.label, got, c.want)
+		}
+	}
+}

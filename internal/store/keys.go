@@ -37,6 +37,10 @@ import (
 //	                          changed, fields action, user, product, source,
 //	                          cause, detail, time (unix ms); trimmed to about
 //	                          1,000,000 entries (XADD MAXLEN ~).
+//	<p>wait                   string (unix ms): written before each Redis WAIT
+//	                          when redis_min_replicas is set, so the wait
+//	                          covers everything the change saw (see
+//	                          SetMinReplicas). 1 day.
 //	<p>changes                pub/sub channel, not a key: every change that
 //	                          altered a user's grants publishes the user id
 //	                          (raw, not encoded) so other gateways drop
@@ -123,3 +127,4 @@ func (s *Store) mapKey(id string) string          { return s.prefix + "map:" + i
 func (s *Store) customerKey(user string) string   { return s.prefix + "customer-of:" + EncodeUser(user) }
 func (s *Store) pendingKey(session string) string { return s.prefix + "pending:" + session }
 func (s *Store) auditKey() string                 { return s.prefix + "audit" }
+func (s *Store) waitKey() string                  { return s.prefix + "wait" }

@@ -80,7 +80,7 @@ func (s *Store) run(ctx context.Context, sc *redis.Script, what string, m Meta, 
 	if err != nil {
 		return Result{}, fmt.Errorf("store: %s: %w", what, err)
 	}
-	reply, err := sc.Run(ctx, s.client, []string{s.auditKey()}, s.prefix, meta, body, user).Slice()
+	reply, err := s.runScript(ctx, sc, []string{s.auditKey()}, s.prefix, meta, body, user)
 	if err != nil {
 		return Result{}, fmt.Errorf("store: %s: %w", what, err)
 	}

@@ -20,8 +20,9 @@ import (
 
 // Store is the Redis entitlement store. It is safe for concurrent use.
 type Store struct {
-	client redis.UniversalClient
-	prefix string
+	client      redis.UniversalClient
+	prefix      string
+	minReplicas int // see SetMinReplicas
 }
 
 // New returns a store on client; prefix "" means DefaultPrefix.

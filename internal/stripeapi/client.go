@@ -5,6 +5,7 @@ package stripeapi
 
 import (
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 
@@ -58,4 +59,15 @@ func newClient(key, apiURL string, hc *http.Client) *client.API {
 // LiveMode reports whether key is a live-mode key (sk_live_, rk_live_).
 func LiveMode(key string) bool {
 	return strings.HasPrefix(key, "sk_live_") || strings.HasPrefix(key, "rk_live_")
+}
+
+// IsStandIn reports whether apiURL points somewhere other than Stripe's
+// own API (stripe-mock, the offline stand-in): pages then do not claim
+// that Stripe takes the payment.
+func IsStandIn(apiURL string) bool {
+	if apiURL == "" {
+		return false
+	}
+	u, err := url.Parse(apiURL)
+	return err != nil || !strings.EqualFold(u.Hostname(), "api.stripe.com")
 }

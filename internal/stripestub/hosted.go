@@ -21,6 +21,8 @@ type checkoutPage struct {
 	Message       string
 	Lines         []pageLine
 	Total         string
+	DueToday      string // Total, or nothing during a trial
+	TrialDays     int64
 	Interval      string
 	Subscription  bool
 	DelayedOption bool
@@ -60,7 +62,11 @@ func (s *Stub) checkoutPage(id string) (checkoutPage, int) {
 	}
 	p := checkoutPage{Subscription: cs.Mode == "subscription", SuccessURL: cs.successRedirect(),
 		CancelURL: cs.CancelURL, Total: formatAmount(cs.AmountTotal, cs.Currency),
-		DelayedOption: s.cfg.DelayedOption && cs.Mode == "payment"}
+		DelayedOption: s.cfg.DelayedOption && cs.Mode == "payment", TrialDays: cs.TrialDays}
+	p.DueToday = p.Total
+	if cs.TrialDays > 0 {
+		p.DueToday = formatAmount(0, cs.Currency)
+	}
 	var names []string
 	for _, li := range cs.LineItems {
 		pr := s.prices[li.Price]

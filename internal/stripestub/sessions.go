@@ -35,6 +35,10 @@ type Session struct {
 	AmountTotal         int64
 	Currency            string
 	AllowPromotionCodes bool
+	TrialDays           int64 // subscription_data[trial_period_days]
+	InvoiceCreation     bool  // invoice_creation[enabled] (payment mode)
+	AutomaticTax        bool  // automatic_tax[enabled]
+	TaxIDCollection     bool  // tax_id_collection[enabled]
 	Created, ExpiresAt  int64
 	IdempotencyKey      string
 
@@ -148,6 +152,15 @@ func (s *Stub) createSession(q *call) (any, *apiError) {
 			err.Param = "subscription_data[metadata]"
 			return nil, err
 		}
+		days, ok, err := sd.int64("trial_period_days")
+		switch {
+		case err != nil:
+			err.Param = "subscription_data[trial_period_days]"
+			return nil, err
+		case ok && (days < 1 || days > 730):
+			return nil, invalid("subscription_data[trial_period_days]", "The trial period must be between 1 and 730 days.")
+		}
+		cs.TrialDays = days
 	}
 	cs.Customer, cs.CustomerEmail = f.str("customer"), f.str("customer_email")
 	if cs.Customer != "" && cs.CustomerEmail != "" {
@@ -163,6 +176,9 @@ func (s *Stub) createSession(q *call) (any, *apiError) {
 		return nil, invalid("customer_creation", "You may only specify one of these parameters: customer, customer_creation.")
 	}
 	if cs.AllowPromotionCodes, _, err = f.bool("allow_promotion_codes"); err != nil {
+		return nil, err
+	}
+	if err := cs.readSelling(f); err != nil {
 		return nil, err
 	}
 	if cs.AllowPromotionCodes && f.has("discounts") {
@@ -470,11 +486,21 @@ func (s *Stub) renderSessionLocked(cs *Session) map[string]any {
 	if cs.Mode == "subscription" {
 		pmc = "always"
 	}
+	var invoiceCreation any
+	if cs.Mode == "payment" {
+		invoiceCreation = map[string]any{"enabled": cs.InvoiceCreation, "invoice_data": map[string]any{
+			"account_tax_ids": nil, "custom_fields": nil, "description": nil, "footer": nil,
+			"metadata": map[string]string{}, "rendering_options": nil}}
+	}
+	billing := any(nil)
+	if cs.AutomaticTax {
+		billing = "required"
+	}
 	return map[string]any{
 		"id": cs.ID, "object": "checkout.session", "after_expiration": nil,
 		"allow_promotion_codes": promo, "amount_subtotal": cs.AmountTotal, "amount_total": cs.AmountTotal,
-		"automatic_tax":              map[string]any{"enabled": false, "liability": nil, "status": nil},
-		"billing_address_collection": nil, "cancel_url": nullable(cs.CancelURL),
+		"automatic_tax":              map[string]any{"enabled": cs.AutomaticTax, "liability": nil, "status": nil},
+		"billing_address_collection": billing, "cancel_url": nullable(cs.CancelURL),
 		"client_reference_id": nullable(cs.ClientReferenceID), "client_secret": nil,
 		"consent": nil, "consent_collection": nil, "created": cs.Created, "currency": cs.Currency,
 		"currency_conversion": nil, "custom_fields": []any{},
@@ -482,7 +508,7 @@ func (s *Stub) renderSessionLocked(cs *Session) map[string]any {
 			"terms_of_service_acceptance": nil},
 		"customer": nullable(cs.Customer), "customer_creation": creation,
 		"customer_details": details, "customer_email": nullable(cs.CustomerEmail),
-		"expires_at": cs.ExpiresAt, "invoice": nullable(cs.Invoice), "invoice_creation": nil,
+		"expires_at": cs.ExpiresAt, "invoice": nullable(cs.Invoice), "invoice_creation": invoiceCreation,
 		"livemode": false, "locale": nil, "metadata": metadata(cs.Metadata), "mode": cs.Mode,
 		"payment_intent": nullable(cs.PaymentIntent), "payment_link": nil,
 		"payment_method_collection": pmc, "payment_method_configuration_details": nil,
@@ -491,9 +517,10 @@ func (s *Stub) renderSessionLocked(cs *Session) map[string]any {
 		"recovered_from": nil, "setup_intent": nil, "shipping_address_collection": nil,
 		"shipping_cost": nil, "shipping_details": nil, "shipping_options": []any{},
 		"status": cs.Status, "submit_type": nil, "subscription": nullable(cs.Subscription),
-		"success_url":   cs.SuccessURL,
-		"total_details": map[string]any{"amount_discount": 0, "amount_shipping": 0, "amount_tax": 0},
-		"ui_mode":       "hosted", "url": pageURL,
+		"tax_id_collection": map[string]any{"enabled": cs.TaxIDCollection},
+		"success_url":       cs.SuccessURL,
+		"total_details":     map[string]any{"amount_discount": 0, "amount_shipping": 0, "amount_tax": 0},
+		"ui_mode":           "hosted", "url": pageURL,
 	}
 }
 
@@ -534,14 +561,21 @@ func (s *Stub) completeLocked(cs *Session, delayed bool) error {
 		sub := s.newSubscriptionLocked(cs)
 		cs.Subscription, cs.Invoice = sub.ID, sub.LatestInvoice
 		cs.PaymentStatus = "paid"
-		if cs.AmountTotal == 0 {
+		if cs.AmountTotal == 0 || cs.TrialDays > 0 {
 			cs.PaymentStatus = "no_payment_required"
 		}
 	case cs.AmountTotal == 0:
 		cs.PaymentStatus = "no_payment_required"
 	default:
-		pi, ch := s.newPaymentLocked(cs.AmountTotal, cs.Currency, cs.Customer, "", cs.PaymentIntentMeta, delayed)
+		invoiceID := ""
+		if cs.InvoiceCreation {
+			invoiceID = newID("in_test_", 24)
+		}
+		pi, ch := s.newPaymentLocked(cs.AmountTotal, cs.Currency, cs.Customer, invoiceID, cs.PaymentIntentMeta, delayed)
 		cs.PaymentIntent, cs.Charge = pi.ID, ch.ID
+		if invoiceID != "" {
+			cs.Invoice = s.newSessionInvoiceLocked(cs, invoiceID, !delayed).ID
+		}
 		cs.PaymentStatus = "paid"
 		if delayed {
 			cs.PaymentStatus = "unpaid"
@@ -583,7 +617,12 @@ func (s *Stub) pay(id string, delayed bool) error {
 		if err := s.completeLocked(cs, delayed); err != nil {
 			return nil, err
 		}
-		return []*event{s.newEventLocked("checkout.session.completed", s.renderSessionLocked(cs), nil, nil)}, nil
+		evs := []*event{s.newEventLocked("checkout.session.completed", s.renderSessionLocked(cs), nil, nil)}
+		if in, ok := s.invoices[cs.Invoice]; ok && cs.Mode == "payment" && in.Paid {
+			// The receipt invoice_creation asks for: paid with the session.
+			evs = append(evs, s.newEventLocked("invoice.paid", s.renderInvoiceLocked(in), nil, nil))
+		}
+		return evs, nil
 	})
 }
 

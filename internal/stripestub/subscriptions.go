@@ -29,6 +29,8 @@ type Subscription struct {
 	EndedAt            int64
 	LatestInvoice      string
 	Session            string // the Checkout Session that created it
+	TrialStart         int64  // set when the session asked for a trial
+	TrialEnd           int64
 }
 
 func (sub *Subscription) clone() Subscription {
@@ -58,9 +60,16 @@ func (s *Stub) newSubscriptionLocked(cs *Session) *Subscription {
 		}
 	}
 	sub.CurrentPeriodStart, sub.CurrentPeriodEnd = now.Unix(), periodEnd(now, interval).Unix()
+	amount := cs.AmountTotal
+	if cs.TrialDays > 0 {
+		// The trial is the first period; its invoice is for nothing.
+		sub.Status, amount = "trialing", 0
+		sub.TrialStart, sub.TrialEnd = now.Unix(), now.AddDate(0, 0, int(cs.TrialDays)).Unix()
+		sub.CurrentPeriodEnd = sub.TrialEnd
+	}
 	s.subscriptions[sub.ID] = sub
 	s.subOrder = append(s.subOrder, sub.ID)
-	in := s.newInvoiceLocked(sub, "subscription_create", cs.AmountTotal, true)
+	in := s.newInvoiceLocked(sub, "subscription_create", amount, true)
 	sub.LatestInvoice = in.ID
 	return sub
 }
@@ -105,7 +114,7 @@ func (s *Stub) renderSubscriptionLocked(sub *Subscription) map[string]any {
 		"on_behalf_of": nil, "pause_collection": nil, "pending_invoice_item_interval": nil,
 		"pending_setup_intent": nil, "pending_update": nil, "schedule": nil,
 		"start_date": sub.Created, "status": sub.Status, "test_clock": nil, "transfer_data": nil,
-		"trial_end": nil, "trial_start": nil,
+		"trial_end": nullableInt(sub.TrialEnd), "trial_start": nullableInt(sub.TrialStart),
 	}
 }
 
@@ -419,7 +428,7 @@ func (s *Stub) renew(id string, paid bool) error {
 		sub.LatestInvoice = in.ID
 		typ := "invoice.paid"
 		if paid {
-			if sub.Status == "past_due" || sub.Status == "unpaid" {
+			if sub.Status == "past_due" || sub.Status == "unpaid" || sub.Status == "trialing" {
 				prev["status"] = sub.Status
 				sub.Status = "active"
 			}

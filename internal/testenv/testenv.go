@@ -1,9 +1,11 @@
-// Package testenv gives tests the real servers they talk to: a redis-server
-// and stripe-mock. The README's test command (.ci/test.sh) installs both and
-// starts one of each, exporting PAYWALL_TEST_REDIS and PAYWALL_TEST_STRIPE;
-// without those variables a test starts its own from the binaries on PATH
-// (or in the repository's .bin/). A missing binary fails the test with the
-// command that installs it: these tests are never skipped.
+// Package testenv gives tests the real servers they talk to: a redis-server,
+// a three-master Redis Cluster and stripe-mock. The README's test command
+// (.ci/test.sh) installs every program in .ci/programs and starts one of
+// each server, exporting PAYWALL_TEST_REDIS, PAYWALL_TEST_REDIS_CLUSTER and
+// PAYWALL_TEST_STRIPE; without those variables a test starts its own from
+// the binaries on PATH (or in the repository's .bin/). Binary is the one way
+// a test finds a program: one not in .ci/programs, or not installed, fails
+// the test with the command that installs it; these tests are never skipped.
 package testenv
 
 import (
@@ -21,6 +23,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -65,19 +68,6 @@ func UniquePrefix() string {
 	b := make([]byte, 6)
 	_, _ = rand.Read(b)
 	return "{pwtest-" + hex.EncodeToString(b) + "}:"
-}
-
-// Binary finds a server binary on PATH or in the repository's .bin/.
-func Binary(t testing.TB, name, install string) string {
-	t.Helper()
-	if p, err := exec.LookPath(name); err == nil {
-		return p
-	}
-	if p := filepath.Join(repoRoot(), ".bin", name); fileExists(p) {
-		return p
-	}
-	t.Fatalf("%s not found on PATH or in .bin/: run the README's test command (bash .ci/test.sh), or %s", name, install)
-	return ""
 }
 
 func repoRoot() string {
@@ -139,7 +129,7 @@ func (r *Redis) Addr() string { return fmt.Sprintf("127.0.0.1:%d", r.Port) }
 // Start (re)starts the server with the same port and data directory.
 func (r *Redis) Start() {
 	r.t.Helper()
-	bin := Binary(r.t, "redis-server", "apt-get install redis-server")
+	bin := Binary(r.t, "redis-server")
 	args := append([]string{"--port", strconv.Itoa(r.Port), "--bind", "127.0.0.1",
 		"--dir", r.Dir, "--save", "", "--daemonize", "no", "--logfile", ""}, r.Args...)
 	r.cmd = exec.Command(bin, args...)
@@ -147,6 +137,24 @@ func (r *Redis) Start() {
 		r.t.Fatalf("starting redis-server: %v", err)
 	}
 	waitTCP(r.t, r.Addr(), "redis-server")
+}
+
+// Pause stops the server's process (SIGSTOP) without closing its
+// connections: a replica that receives but neither applies nor
+// acknowledges. Resume continues it.
+func (r *Redis) Pause() { r.signal(syscall.SIGSTOP) }
+
+// Resume continues a paused server (SIGCONT).
+func (r *Redis) Resume() { r.signal(syscall.SIGCONT) }
+
+func (r *Redis) signal(sig syscall.Signal) {
+	r.t.Helper()
+	if r.cmd == nil || r.cmd.Process == nil {
+		r.t.Fatalf("redis-server on %d is not running", r.Port)
+	}
+	if err := r.cmd.Process.Signal(sig); err != nil {
+		r.t.Fatalf("signalling redis-server on %d: %v", r.Port, err)
+	}
 }
 
 // Stop kills the server (SIGKILL: an outage, not a clean shutdown).
@@ -174,7 +182,7 @@ func StripeURL(t testing.TB) string {
 	if u := os.Getenv("PAYWALL_TEST_STRIPE"); u != "" {
 		return u
 	}
-	bin := Binary(t, "stripe-mock", "go install github.com/stripe/stripe-mock@v0.203.0")
+	bin := Binary(t, "stripe-mock")
 	stripeOnce.Do(func() {
 		port := FreePort(t)
 		cmd := exec.Command(bin, "-http-addr", fmt.Sprintf("127.0.0.1:%d", port), "-https-addr", "127.0.0.1:0")
