@@ -141,9 +141,11 @@ type Paywall struct {
 	gateway         *gateway.Gateway
 	gates           paths.Gates
 	resolved        resolvedSecrets
-	userPlaceholder string // "x" when User is exactly "{x}"
-	loginPath       string // the login page's path, never gated
-	redisKey        string // this instance's key in redisClients
+	userPlaceholder string         // "x" when User is exactly "{x}"
+	userHeader      string         // "X-User" when User is exactly "{http.request.header.X-User}", canonical
+	productValues   map[string]any // each product ID as the {http.paywall.products} value, boxed once
+	loginPath       string         // the login page's path, never gated
+	redisKey        string         // this instance's key in redisClients
 	logger          *zap.Logger
 	metrics         *metrics
 	stopFollow      context.CancelFunc // ends the cache's subscription

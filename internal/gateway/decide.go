@@ -177,12 +177,18 @@ func withoutPaywallTokens(values []string) []string {
 // request. Both values share one backing array (one allocation, not two),
 // each capped so that a later Add copies; the keys are canonical already.
 func SetUpstreamHeaders(h http.Header, d Decision) {
+	SetUpstreamHeadersIn(h, d, new([2]string))
+}
+
+// SetUpstreamHeadersIn is SetUpstreamHeaders with the values kept in vals,
+// which the caller allocates with something it allocates anyway for the
+// request (no allocation here) and must not reuse while h is in use.
+func SetUpstreamHeadersIn(h http.Header, d Decision, vals *[2]string) {
 	if d.Outcome == FreeView || d.Outcome == Crawler {
 		setSellingHeaders(h, d)
 		return
 	}
-	v := make([]string, 2)
-	v[0], v[1] = d.User, strings.Join(d.Held, ",")
-	h["X-Paywall-User"] = v[0:1:1]
-	h["X-Paywall-Products"] = v[1:2:2]
+	vals[0], vals[1] = d.User, strings.Join(d.Held, ",")
+	h["X-Paywall-User"] = vals[0:1:1]
+	h["X-Paywall-Products"] = vals[1:2:2]
 }

@@ -5,6 +5,14 @@ type Gate struct {
 	Product string
 	Paths   Set
 	Except  Set
+
+	alone []string // Product alone, what Match returns when only this gate matches
+}
+
+// NewGate is the gate of product: Match answers a request that only it
+// gates without allocating.
+func NewGate(product string, paths, except Set) Gate {
+	return Gate{Product: product, Paths: paths, Except: except, alone: []string{product}}
 }
 
 // Gates are all products' gates, in config order.
@@ -12,7 +20,8 @@ type Gates []Gate
 
 // Match returns the products gating any of the given request paths
 // (typically the rewritten and the original one), in config order, each
-// once; nil when none does, without allocating. A product gates a path
+// once; nil when none does, without allocating, nor for one gate made by
+// NewGate (the slice is shared: callers must not modify it). A product gates a path
 // when one reading of that path (see the package documentation) matches
 // its Paths and not its Except.
 func (g Gates) Match(paths ...string) []string {
@@ -30,12 +39,30 @@ func (g Gates) Match(paths ...string) []string {
 		rs = append(rs, one[:n]...)
 	}
 	var out []string
+	first := -1
 	for i := range g {
-		if g[i].gates(rs) {
+		if !g[i].gates(rs) {
+			continue
+		}
+		switch {
+		case first < 0:
+			first = i
+		case out == nil:
+			out = append(out, g[first].Product, g[i].Product)
+		default:
 			out = append(out, g[i].Product)
 		}
 	}
-	return out
+	switch {
+	case out != nil:
+		return out
+	case first < 0:
+		return nil
+	case g[first].alone != nil:
+		return g[first].alone[:1:1]
+	default:
+		return []string{g[first].Product}
+	}
 }
 
 func (gate *Gate) gates(rs []reading) bool {
