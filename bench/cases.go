@@ -48,6 +48,27 @@ const gatewaySnippet = `	paywall {
 // the only cost it adds to the paid path.
 var consoleSnippet = strings.TrimSuffix(gatewaySnippet, "}") + "\tconsole {\n\t\t\tadmins owner\n\t\t}\n\t}"
 
+// freeViewSnippet is the gateway with a product that has free views, so
+// many that every request of a run is one: the first request counts the
+// page, every later one opens it again, each running the counting script
+// (one EVALSHA, the round trip of a first view) after the entitlement
+// read the cache answers.
+const freeViewSnippet = `	paywall {
+		stripe_secret_key     sk_test_bench
+		stripe_webhook_secret {{.Secret}}
+		stripe_api_url        {{.Stripe}}
+		redis                 {{.Redis}}
+		session_secret        bench-session-secret-0123456789abcdef
+		user                  {http.request.header.X-User}
+		login_url             /login?next={http.paywall.return_to}
+		product club {
+			name       "Club"
+			price      price_bench
+			free_views 1000000000 per 720h
+			paths      /club/*
+		}
+	}`
+
 var cases = []benchCase{
 	{Name: "paid", Front: gatewaySnippet, Path: "/premium/article", Headers: paidHeaders,
 		Status: 200, Target: 0.95, Check: all(upstreamBody, header("Cache-Control", "private"))},
@@ -61,6 +82,9 @@ var cases = []benchCase{
 	{Name: "anon-browser", Front: gatewaySnippet, Path: "/premium/article",
 		Headers: []string{"Accept: text/html"}, Status: 302, Target: 1.0,
 		Check: header("Location", "/login?next=%2Fpremium%2Farticle")},
+	{Name: "free-view", Front: freeViewSnippet, Path: "/club/article",
+		Headers: []string{"X-User: reader", "Accept: text/html"}, Status: 200, Target: 0.8,
+		Check: all(upstreamBody, header("Cache-Control", "private"))},
 }
 
 func upstreamBody(_ *http.Response, body string) error {

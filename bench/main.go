@@ -6,6 +6,7 @@
 //	go run ./bench                       # wrk, webhook, startup
 //	go run ./bench -parts wrk -pairs 5 -duration 3s -cases paid,ungated
 //	go run ./bench -parts soak -soak-duration 60s
+//	go run ./bench -parts profile             # where the paid path's CPU goes
 //
 // Every process it starts is stopped by its PID when it ends, also on
 // failure and ^C; its temporary directory is removed.
@@ -37,11 +38,15 @@ type config struct {
 	startupN    int
 	startupRuns int
 	soak        soakConfig
+
+	profileDuration time.Duration
+	profileTop      int
+	profileDir      string
 }
 
 func parseFlags() config {
 	var c config
-	parts := flag.String("parts", "wrk,webhook,startup", "parts to run, comma-separated: wrk, webhook, startup, soak")
+	parts := flag.String("parts", "wrk,webhook,startup", "parts to run, comma-separated: wrk, webhook, startup, soak, profile")
 	flag.StringVar(&c.cases, "cases", "paid,paid-console,ungated,unpaid-machine,anon-browser,paid-forward_auth,paid-whoami", "wrk cases (the A/A control always runs)")
 	flag.IntVar(&c.pairs, "pairs", 9, "adjacent pairs (bare run, then the case's run) per case")
 	flag.DurationVar(&c.duration, "duration", 3*time.Second, "length of each timed wrk run")
@@ -55,6 +60,9 @@ func parseFlags() config {
 	flag.DurationVar(&c.soak.duration, "soak-duration", 60*time.Second, "soak: how long the traffic runs")
 	flag.IntVar(&c.soak.workers, "soak-workers", 4, "soak: concurrent page-traffic workers")
 	flag.IntVar(&c.soak.paid, "soak-paid", 20, "soak: users granted before the start")
+	flag.DurationVar(&c.profileDuration, "profile-duration", 10*time.Second, "profile: length of the wrk run profiled on each side")
+	flag.IntVar(&c.profileTop, "profile-top", 25, "profile: functions listed in each table")
+	flag.StringVar(&c.profileDir, "profile-dir", "", "profile: keep the two profiles in this directory (\"\": removed with the rest)")
 	flag.Parse()
 	c.parts = strings.Split(*parts, ",")
 	return c
@@ -78,8 +86,8 @@ func main() {
 
 func run(cfg config, procs *harness.Procs) error {
 	for _, p := range cfg.parts {
-		if !slices.Contains([]string{"wrk", "webhook", "startup", "soak"}, p) {
-			return fmt.Errorf("-parts: unknown part %q (wrk, webhook, startup, soak)", p)
+		if !slices.Contains([]string{"wrk", "webhook", "startup", "soak", "profile"}, p) {
+			return fmt.Errorf("-parts: unknown part %q (wrk, webhook, startup, soak, profile)", p)
 		}
 	}
 	selected, err := selectCases(cfg.cases)
@@ -102,6 +110,7 @@ func run(cfg config, procs *harness.Procs) error {
 		"webhook": e.runWebhook,
 		"startup": e.runStartup,
 		"soak":    e.runSoak,
+		"profile": e.runProfile,
 	}
 	for _, p := range cfg.parts {
 		if err := steps[p](); err != nil {

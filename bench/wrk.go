@@ -59,11 +59,16 @@ var (
 // It fails on socket errors or a count of non-2xx/3xx answers that does
 // not fit the expected status.
 func (e *env) timed(c benchCase, f *front, want int) (wrkRun, error) {
+	return e.timedFor(c, f, want, e.cfg.duration)
+}
+
+// timedFor is timed with a run of d.
+func (e *env) timedFor(c benchCase, f *front, want int, d time.Duration) (wrkRun, error) {
 	cpu0, err := harness.CPUTime(f.cmd.Process.Pid)
 	if err != nil {
 		return wrkRun{}, err
 	}
-	out, err := e.wrk(e.wrkArgs(c, f, e.cfg.duration))
+	out, err := e.wrk(e.wrkArgs(c, f, d))
 	if err != nil {
 		return wrkRun{}, err
 	}

@@ -72,6 +72,9 @@ func parseCaddyfile(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error)
 //		past_due_grace        <duration>
 //		automatic_tax         [on|off]         # Stripe Tax on Checkout
 //		tax_id_collection     [on|off]         # customers may enter a VAT or tax id
+//		crawlers              google|bing... [{ # verified search crawlers read gated pages
+//			resolver <host:port>               # default: the system resolver
+//		}]
 //
 //		console {                              # base_path/console
 //			admins <user...>                   # required; repeatable
@@ -87,6 +90,7 @@ func parseCaddyfile(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error)
 //			paths  <pattern...>                # repeatable
 //			except <pattern...>                # repeatable
 //			allow_promotion_codes [on|off]
+//			free_views <n> per <duration>      # gated pages a signed-in visitor opens free per window
 //		}
 //	}
 //
@@ -160,6 +164,8 @@ func (p *Paywall) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 			p.TaxIDCollection, err = onOff(d, opt)
 		case "console":
 			p.Console, err = unmarshalConsole(d)
+		case "crawlers":
+			p.Crawlers, err = unmarshalCrawlers(d, opt)
 		case "product":
 			var pr Product
 			pr, err = unmarshalProduct(d, products)
@@ -260,6 +266,8 @@ func unmarshalProduct(d *caddyfile.Dispenser, products map[string]caddyfile.Toke
 			pr.Except = append(pr.Except, patterns...)
 		case "allow_promotion_codes":
 			pr.AllowPromotionCodes, err = onOff(d, opt)
+		case "free_views":
+			pr.FreeViews, err = unmarshalFreeViews(d, opt)
 		default:
 			return pr, d.Errf("product %q: unrecognized option %q %s", pr.ID, opt, suggestOption(opt, productOptions))
 		}
@@ -294,11 +302,11 @@ var (
 		"stripe_secret_key", "stripe_webhook_secret", "stripe_api_url", "redis", "redis_min_replicas", "key_prefix",
 		"session_secret", "user", "whoami", "login_url", "base_path", "on_store_error", "shadow",
 		"templates", "refund_policy", "dispute_policy", "past_due_grace", "automatic_tax",
-		"tax_id_collection", "product", "console",
+		"tax_id_collection", "crawlers", "product", "console",
 	}
 	productOptions = []string{
 		"name", "description", "price", "mode", "trial", "access_for", "paths", "except",
-		"allow_promotion_codes",
+		"allow_promotion_codes", "free_views",
 	}
 )
 

@@ -264,11 +264,11 @@ func TestUnmarshalCaddyfileErrors(t *testing.T) {
 		{"misspelt option", head + "\tstripe_webhook_secrets whsec_456\n}",
 			`unrecognized paywall option "stripe_webhook_secrets" (did you mean "stripe_webhook_secret"?), at Testfile:5`},
 		{"unknown option", head + "\tcolour blue\n}",
-			`unrecognized paywall option "colour" (known: stripe_secret_key, stripe_webhook_secret, stripe_api_url, redis, redis_min_replicas, key_prefix, session_secret, user, whoami, login_url, base_path, on_store_error, shadow, templates, refund_policy, dispute_policy, past_due_grace, automatic_tax, tax_id_collection, product, console), at Testfile:5`},
+			`unrecognized paywall option "colour" (known: stripe_secret_key, stripe_webhook_secret, stripe_api_url, redis, redis_min_replicas, key_prefix, session_secret, user, whoami, login_url, base_path, on_store_error, shadow, templates, refund_policy, dispute_policy, past_due_grace, automatic_tax, tax_id_collection, crawlers, product, console), at Testfile:5`},
 		{"misspelt product option", head + "\tproduct pro {\n\t\tprice price_1\n\t\tpath /premium/*\n\t}\n}",
 			`product "pro": unrecognized option "path" (did you mean "paths"?), at Testfile:7`},
 		{"unknown product option", head + "\tproduct pro {\n\t\tcurrency eur\n\t}\n}",
-			`product "pro": unrecognized option "currency" (known: name, description, price, mode, trial, access_for, paths, except, allow_promotion_codes), at Testfile:6`},
+			`product "pro": unrecognized option "currency" (known: name, description, price, mode, trial, access_for, paths, except, allow_promotion_codes, free_views), at Testfile:6`},
 
 		// argument counts
 		{"missing value", head + "\tredis\n}",
@@ -396,7 +396,7 @@ func TestUnmarshalCaddyfileErrors(t *testing.T) {
 		{"automatic_tax set twice", head + "\tautomatic_tax on\n\tautomatic_tax off\n}",
 			`automatic_tax: set twice (first at Testfile:5), at Testfile:6`},
 		{"automatic_tax in a product", head + "\tproduct pro {\n\t\tautomatic_tax on\n\t}\n}",
-			`product "pro": unrecognized option "automatic_tax" (known: name, description, price, mode, trial, access_for, paths, except, allow_promotion_codes), at Testfile:6`},
+			`product "pro": unrecognized option "automatic_tax" (known: name, description, price, mode, trial, access_for, paths, except, allow_promotion_codes, free_views), at Testfile:6`},
 
 		// what is missing, found at the end of a block, points at its start
 		{"product without price", head + "\tproduct pro {\n\t\tpaths /premium/*\n\t}\n}",

@@ -140,7 +140,7 @@ func showCommand() *cobra.Command {
 	var user string
 	var limit int
 	cmd := command("show --user U", "Shows a user's entitlements and audit trail",
-		"Lists every grant the user has (its source, whether it is open, its expiry and what last changed it), then the user's audit trail, newest first.",
+		"Lists every grant the user has (its source, whether it is open, its expiry and what last changed it), the free views counted in the current window of each product that has free_views, then the user's audit trail, newest first.",
 		&f, func() error { return requireFlag("user", user) },
 		func(cmd *cobra.Command, pw *cliPaywall) error {
 			ctx := context.Background()
@@ -152,12 +152,16 @@ func showCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
+			free, err := pw.freeViews(ctx, user)
+			if err != nil {
+				return err
+			}
 			out := cmd.OutOrStdout()
 			views := admin.Views(ents, time.Now())
 			if f.json {
-				return admin.PrintJSON(out, map[string]any{"user": user, "grants": views, "audit": admin.AuditViews(audit)})
+				return admin.PrintJSON(out, map[string]any{"user": user, "grants": views, "audit": admin.AuditViews(audit), "free_views": free})
 			}
-			if len(views) == 0 && len(audit) == 0 {
+			if len(views) == 0 && len(audit) == 0 && len(free) == 0 {
 				fmt.Fprintf(out, "%s has never bought or been granted anything, and no payment, refund or grant names them.\n",
 					admin.Printable(user))
 				return nil
@@ -166,6 +170,10 @@ func showCommand() *cobra.Command {
 				fmt.Fprintf(out, "%s holds no product.\n", admin.Printable(user))
 			} else {
 				admin.PrintGrants(out, views)
+			}
+			if len(free) > 0 {
+				fmt.Fprintln(out)
+				admin.PrintFreeViews(out, free)
 			}
 			fmt.Fprintln(out)
 			admin.PrintAudit(out, audit)

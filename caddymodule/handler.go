@@ -1,6 +1,7 @@
 package caddymodule
 
 import (
+	"io"
 	"net/http"
 	"net/url"
 	"strings"
@@ -42,7 +43,7 @@ func (p *Paywall) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 		p.gateway.Deny(w, r, gateway.Decision{Outcome: gateway.IdentityUnavailable, Products: products}, "")
 		return nil
 	}
-	d := p.gateway.Decide(r.Context(), gateway.Request{User: user, Products: products})
+	d := p.gateway.Decide(r.Context(), gateway.RequestOf(r, user, products))
 	p.metrics.decision(d.Outcome)
 	if p.logger.Core().Enabled(zap.DebugLevel) {
 		p.logger.Debug("paywall decision", zap.String("outcome", string(d.Outcome)),
@@ -55,21 +56,31 @@ func (p *Paywall) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 		p.gateway.Deny(w, r, d, p.loginURLFunc(repl)(gateway.ReturnTo(r)))
 		return nil
 	}
+	pr := &privateResponse{ResponseWriterWrapper: caddyhttp.ResponseWriterWrapper{ResponseWriter: w}}
 	if d.Passes() {
+		gateway.SetUpstreamHeadersIn(r.Header, d, &pr.upstream)
 		repl.Set("http.paywall.user", d.User)
-		repl.Set("http.paywall.products", strings.Join(d.Held, ","))
-		gateway.SetUpstreamHeaders(r.Header, d)
+		products, ok := p.productValues[pr.upstream[1]]
+		if !ok {
+			products = pr.upstream[1] // several products: boxed here
+		}
+		repl.Set("http.paywall.products", products)
 		if p.headerIdentity && d.Outcome == gateway.Pass {
 			// The paywall's pages trust only its cookie: keep one naming
 			// the user the header named here, where the layer setting it ran.
 			p.gateway.RememberUser(w, r, d.User)
 		}
 	}
-	return next.ServeHTTP(&privateResponse{ResponseWriterWrapper: caddyhttp.ResponseWriterWrapper{ResponseWriter: w}}, r)
+	return next.ServeHTTP(pr, r)
 }
 
-// user is the `user` placeholder's value for this request.
-func (p *Paywall) user(repl *caddy.Replacer) string {
+// user is the `user` placeholder's value for this request. A request
+// header placeholder is read from the header itself, as Caddy's replacer
+// reads it (the values joined by commas) but without boxing the value.
+func (p *Paywall) user(r *http.Request, repl *caddy.Replacer) string {
+	if p.userHeader != "" {
+		return strings.Join(r.Header[p.userHeader], ",")
+	}
 	if p.userPlaceholder != "" {
 		v, _ := repl.GetString(p.userPlaceholder)
 		return v
@@ -99,18 +110,27 @@ func originalPath(r *http.Request) string {
 }
 
 // privateResponse marks responses to gated requests private, so no shared
-// cache keeps one user's paid page for another. The wrapper it embeds is
-// a value: one allocation per request, not two.
+// cache keeps one user's paid page for another. It also holds the values
+// of the headers set for the request, so that one allocation serves them
+// all. Every way to the client (Write, ReadFrom, a flush) writes the
+// header through WriteHeader first.
 type privateResponse struct {
 	caddyhttp.ResponseWriterWrapper
-	wroteHeader bool
+	wroteHeader  bool
+	cacheControl [1]string // the Cache-Control value, when it is only private
+	upstream     [2]string // X-Paywall-User and X-Paywall-Products
 }
 
 func (w *privateResponse) WriteHeader(status int) {
 	if !w.wroteHeader {
 		w.wroteHeader = true
 		h := w.Header()
-		h.Set("Cache-Control", privateCacheControl(h.Values("Cache-Control")))
+		if cc := h["Cache-Control"]; len(cc) > 0 {
+			h.Set("Cache-Control", privateCacheControl(cc))
+		} else {
+			w.cacheControl[0] = "private"
+			h["Cache-Control"] = w.cacheControl[:1:1]
+		}
 	}
 	w.ResponseWriterWrapper.WriteHeader(status)
 }
@@ -120,6 +140,24 @@ func (w *privateResponse) Write(b []byte) (int, error) {
 		w.WriteHeader(http.StatusOK)
 	}
 	return w.ResponseWriterWrapper.Write(b)
+}
+
+// ReadFrom keeps the underlying writer's io.ReaderFrom (sendfile for a
+// file), which the embedded wrapper would call without the header.
+func (w *privateResponse) ReadFrom(src io.Reader) (int64, error) {
+	if !w.wroteHeader {
+		w.WriteHeader(http.StatusOK)
+	}
+	return w.ResponseWriterWrapper.ReadFrom(src)
+}
+
+// FlushError is what http.ResponseController's Flush calls: a flush before
+// any write sends the header, so it must be the private one.
+func (w *privateResponse) FlushError() error {
+	if !w.wroteHeader {
+		w.WriteHeader(http.StatusOK)
+	}
+	return http.NewResponseController(w.ResponseWriter).Flush()
 }
 
 // privateCacheControl keeps the upstream's directives but drops those that

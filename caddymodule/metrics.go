@@ -46,7 +46,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 	m := &metrics{
 		decisions: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: "caddy", Subsystem: "paywall", Name: "decisions_total",
-			Help: "Decisions on gated requests, by outcome (pass, login, pay, denied_store_error, allowed_store_error).",
+			Help: "Decisions on gated requests, by outcome (pass, login, pay, denied_store_error, allowed_store_error, free_view, crawler).",
 		}, []string{"outcome"}),
 		webhooks: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: "caddy", Subsystem: "paywall", Name: "webhook_events_total",
@@ -69,7 +69,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		m.cache = register(reg, m.cache)
 	}
 	m.byOutcome = map[gateway.Outcome]prometheus.Counter{}
-	for _, o := range []gateway.Outcome{gateway.Pass, gateway.Login, gateway.Pay, gateway.StoreDenied, gateway.StoreAllowed} {
+	for _, o := range []gateway.Outcome{gateway.Pass, gateway.Login, gateway.Pay, gateway.StoreDenied, gateway.StoreAllowed, gateway.FreeView, gateway.Crawler} {
 		m.byOutcome[o] = m.decisions.WithLabelValues(string(o))
 	}
 	m.cacheHits = m.cache.WithLabelValues("hit")

@@ -31,6 +31,10 @@ func init() {
 //	{http.paywall.user}      the paying user's id
 //	{http.paywall.products}  the products the user holds among those gating the path, comma-separated
 //
+// Request headers set upstream on a pass: X-Paywall-User and
+// X-Paywall-Products; on a free view X-Paywall-User and
+// X-Paywall-Free-View ("N of M"); for a verified crawler X-Paywall-Crawler.
+//
 // and, while the login redirect is built, {http.paywall.return_to}: the
 // request's path and query, query-escaped.
 type Paywall struct {
@@ -124,6 +128,9 @@ type Paywall struct {
 	// 100000 users, ttl 30s, negative_ttl 5s.
 	EntitlementCache *CacheConfig `json:"entitlement_cache,omitempty"`
 
+	// Verified search crawlers that may read gated pages. Default: none.
+	Crawlers *Crawlers `json:"crawlers,omitempty"`
+
 	// Stripe Tax on Checkout: tax is calculated from the billing address,
 	// which Checkout then always collects. Needs Stripe Tax set up on the
 	// account (`caddy paywall doctor` tells). Default: false.
@@ -145,9 +152,11 @@ type Paywall struct {
 	gateway         *gateway.Gateway
 	gates           paths.Gates
 	resolved        resolvedSecrets
-	userPlaceholder string // "x" when User is exactly "{x}"
-	loginPath       string // the login page's path, never gated
-	redisKey        string // this instance's key in redisClients
+	userPlaceholder string         // "x" when User is exactly "{x}"
+	userHeader      string         // "X-User" when User is exactly "{http.request.header.X-User}", canonical
+	productValues   map[string]any // each product ID as the {http.paywall.products} value, boxed once
+	loginPath       string         // the login page's path, never gated
+	redisKey        string         // this instance's key in redisClients
 	logger          *zap.Logger
 	metrics         *metrics
 	stopFollow      context.CancelFunc // ends the cache's subscription
@@ -216,6 +225,10 @@ type Product struct {
 
 	// Path patterns inside Paths that stay open.
 	Except []string `json:"except,omitempty"`
+
+	// Gated pages a signed-in visitor may open free before paying.
+	// Default: none.
+	FreeViews *FreeViews `json:"free_views,omitempty"`
 
 	// Let customers enter promotion codes on Checkout. Default: false.
 	AllowPromotionCodes bool `json:"allow_promotion_codes,omitempty"`

@@ -3,6 +3,7 @@ package caddymodule
 import (
 	"context"
 	"fmt"
+	"net/textproto"
 	"net/url"
 	"strings"
 	"time"
@@ -36,7 +37,14 @@ func (p *Paywall) Provision(ctx caddy.Context) error {
 		return err
 	}
 	p.gates = gates
+	p.productValues = make(map[string]any, len(p.Products))
+	for _, pr := range p.Products {
+		p.productValues[pr.ID] = pr.ID
+	}
 	p.userPlaceholder = singlePlaceholder(p.User)
+	if field, ok := cutHeaderPlaceholder(p.userPlaceholder); ok {
+		p.userHeader = field
+	}
 	p.loginPath = loginPath(p.LoginURL)
 	if err := p.provisionIdentity(ctx.GetMetricsRegistry()); err != nil {
 		return err
@@ -60,6 +68,10 @@ func (p *Paywall) Provision(ctx caddy.Context) error {
 			return fmt.Errorf("paywall: stripe_api_url: %v", err)
 		}
 	}
+	verifier, err := p.crawlerVerifier()
+	if err != nil {
+		return fmt.Errorf("paywall: %v", err)
+	}
 	p.gateway, err = gateway.New(gateway.Config{
 		BasePath:          p.BasePath,
 		Products:          p.gatewayProducts(),
@@ -69,9 +81,11 @@ func (p *Paywall) Provision(ctx caddy.Context) error {
 		AutomaticTax:      p.AutomaticTax,
 		TaxIDCollection:   p.TaxIDCollection,
 		StandIn:           stripeapi.IsStandIn(p.resolved.apiURL),
+		FreeViews:         p.freeViewLimits(),
 	}, gateway.Deps{
 		Store: parts.store, Reader: p.entitlementReader(client, parts.store),
 		API: parts.api, Applier: parts.applier, Pages: pageSet, Log: p.logger,
+		Meter: p.freeViewMeter(client), Crawlers: verifier,
 	})
 	if err != nil {
 		return fmt.Errorf("paywall: %v", err)
@@ -178,7 +192,7 @@ func (p *Paywall) compileGates() (paths.Gates, error) {
 		if err != nil {
 			return nil, fmt.Errorf("paywall: product %q: except: %v", pr.ID, err)
 		}
-		gates = append(gates, paths.Gate{Product: pr.ID, Paths: in, Except: ex})
+		gates = append(gates, paths.NewGate(pr.ID, in, ex))
 	}
 	return gates, nil
 }
@@ -210,6 +224,16 @@ func singlePlaceholder(s string) string {
 		return s[1 : len(s)-1]
 	}
 	return ""
+}
+
+// cutHeaderPlaceholder returns the canonical header name of a request
+// header placeholder ("http.request.header.x-user": "X-User").
+func cutHeaderPlaceholder(name string) (string, bool) {
+	field, ok := strings.CutPrefix(name, "http.request.header.")
+	if !ok || field == "" {
+		return "", false
+	}
+	return textproto.CanonicalMIMEHeaderKey(field), true
 }
 
 // loginPath is the path of a same-site login_url, which is never gated.

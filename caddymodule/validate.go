@@ -132,6 +132,9 @@ func (p *Paywall) Validate() error {
 			return fmt.Errorf("paywall: %v", err)
 		}
 	}
+	if err := p.Crawlers.check(); err != nil {
+		return fmt.Errorf("paywall: %v", err)
+	}
 
 	ids := make(map[string]bool, len(p.Products))
 	subscriptionPrices := make(map[string]string) // price → product
@@ -211,7 +214,7 @@ func (pr Product) validate() error {
 			return fmt.Errorf("except[%d]: %v", i, err)
 		}
 	}
-	return nil
+	return pr.FreeViews.check()
 }
 
 // hasPlaceholder reports whether v is resolved only when the config loads,

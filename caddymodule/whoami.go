@@ -252,7 +252,7 @@ func readsRequest(user string) bool {
 // placeholder. An error means the site could not say (503).
 func (p *Paywall) gateUser(r *http.Request, repl *caddy.Replacer) (string, error) {
 	if p.whoami == nil {
-		return p.user(repl), nil
+		return p.user(r, repl), nil
 	}
 	u, err := p.whoami.Who(r.Context(), r)
 	if err != nil {
@@ -288,7 +288,7 @@ func (p *Paywall) endpointUser(r *http.Request, repl *caddy.Replacer) string {
 		}
 		return u
 	}
-	return p.user(repl)
+	return p.user(r, repl)
 }
 
 // refuseLenient answers a request whose path only a reading more lenient

@@ -21,6 +21,11 @@ const (
 	StoreDenied Outcome = "denied_store_error"
 	// StoreAllowed: Redis failed and on_store_error is allow.
 	StoreAllowed Outcome = "allowed_store_error"
+	// FreeView: logged in, not entitled, and the page is one of the
+	// product's free views (free_views).
+	FreeView Outcome = "free_view"
+	// Crawler: nobody logged in, and a verified search crawler (crawlers).
+	Crawler Outcome = "crawler"
 	// IdentityUnavailable: whoami could not learn from the site who is
 	// signed in (503).
 	IdentityUnavailable Outcome = "identity_unavailable"
@@ -30,6 +35,9 @@ const (
 type Request struct {
 	User     string
 	Products []string // the products whose paths match, in config order
+	// Path is the page, for free views; UserAgent and RemoteAddr (the
+	// connection's address) tell a crawler. See RequestOf.
+	Path, UserAgent, RemoteAddr string
 }
 
 // Decision is the gate's verdict.
@@ -39,17 +47,24 @@ type Decision struct {
 	Products []string // the products gating the request
 	Held     []string // those the user holds (Pass)
 	Err      error    // the store error (StoreDenied, StoreAllowed)
+	Metered  *Metered // the free-view meter consulted (FreeView, or Pay when used up)
+	Crawler  string   // the verified crawler (Crawler)
 }
 
 // Passes reports whether the request goes on to the upstream.
-func (d Decision) Passes() bool { return d.Outcome == Pass || d.Outcome == StoreAllowed }
+func (d Decision) Passes() bool {
+	return d.Outcome == Pass || d.Outcome == StoreAllowed || d.Outcome == FreeView || d.Outcome == Crawler
+}
 
-// Decide decides a gated request. Only it reads entitlements, and only for
-// a logged-in user on a gated path.
+// Decide decides a gated request. Only it reads entitlements and counts
+// free views, and only for a logged-in user on a gated path.
 func (g *Gateway) Decide(ctx context.Context, req Request) Decision {
 	d := Decision{User: req.User, Products: req.Products}
 	if req.User == "" {
 		d.Outcome = Login
+		if d.Crawler = g.crawler(ctx, req); d.Crawler != "" {
+			d.Outcome = Crawler
+		}
 		return d
 	}
 	ents, err := g.reader.Entitlements(ctx, req.User)
@@ -65,7 +80,9 @@ func (g *Gateway) Decide(ctx context.Context, req Request) Decision {
 	d.Outcome = Pay
 	if len(d.Held) > 0 {
 		d.Outcome = Pass
+		return d
 	}
+	g.freeView(ctx, req, &d) // holds none of them: free views, if any
 	return d
 }
 
@@ -163,8 +180,18 @@ func withoutPaywallTokens(values []string) []string {
 // request. Both values share one backing array (one allocation, not two),
 // each capped so that a later Add copies; the keys are canonical already.
 func SetUpstreamHeaders(h http.Header, d Decision) {
-	v := make([]string, 2)
-	v[0], v[1] = d.User, strings.Join(d.Held, ",")
-	h["X-Paywall-User"] = v[0:1:1]
-	h["X-Paywall-Products"] = v[1:2:2]
+	SetUpstreamHeadersIn(h, d, new([2]string))
+}
+
+// SetUpstreamHeadersIn is SetUpstreamHeaders with the values kept in vals,
+// which the caller allocates with something it allocates anyway for the
+// request (no allocation here) and must not reuse while h is in use.
+func SetUpstreamHeadersIn(h http.Header, d Decision, vals *[2]string) {
+	if d.Outcome == FreeView || d.Outcome == Crawler {
+		setSellingHeaders(h, d)
+		return
+	}
+	vals[0], vals[1] = d.User, strings.Join(d.Held, ",")
+	h["X-Paywall-User"] = vals[0:1:1]
+	h["X-Paywall-Products"] = vals[1:2:2]
 }

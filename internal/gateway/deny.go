@@ -24,11 +24,16 @@ func (g *Gateway) Deny(w http.ResponseWriter, r *http.Request, d Decision, login
 	case Pay:
 		payURL := g.payURL(d.Products, ReturnTo(r))
 		if machine {
-			g.problem(w, r, http.StatusPaymentRequired, "Payment required",
-				"This resource is part of a paid product.", map[string]any{
-					"products": g.productInfo(r, d.Products),
-					"pay_url":  absoluteURL(r, payURL),
-				})
+			extra := map[string]any{
+				"products": g.productInfo(r, d.Products),
+				"pay_url":  absoluteURL(r, payURL),
+			}
+			detail := "This resource is part of a paid product."
+			if d.Metered != nil { // free views used up
+				extra["free_views"] = freeViewsInfo(d.Metered)
+				detail += " The free views are used."
+			}
+			g.problem(w, r, http.StatusPaymentRequired, "Payment required", detail, extra)
 			return
 		}
 		g.sessions.update(w, r, func(s *sessionData) {

@@ -12,7 +12,9 @@ import (
 	"github.com/stripe/stripe-go/v76/client"
 	"go.uber.org/zap"
 
+	"github.com/caddy-paywall/caddy-paywall/internal/crawlers"
 	"github.com/caddy-paywall/caddy-paywall/internal/events"
+	"github.com/caddy-paywall/caddy-paywall/internal/meter"
 	"github.com/caddy-paywall/caddy-paywall/internal/pages"
 	"github.com/caddy-paywall/caddy-paywall/internal/store"
 	"github.com/caddy-paywall/caddy-paywall/internal/tally"
@@ -47,6 +49,9 @@ type Config struct {
 	// StandIn: the Stripe API is a stand-in (stripe_api_url), so the
 	// pages do not claim Stripe.
 	StandIn bool
+	// FreeViews are the products' free views (product id -> limit);
+	// counted by Deps.Meter.
+	FreeViews map[string]meter.Limit
 }
 
 // Entitlements reads a user's grants: the store, or a cache in front of it.
@@ -70,6 +75,8 @@ type Gateway struct {
 	webhookReadTimeout time.Duration
 	log                *zap.Logger
 	now                func() time.Time
+	meter              *meter.Meter
+	crawlers           *crawlers.Verifier
 
 	// OnWebhook, when set, is told what each webhook delivery did
 	// (metrics).
@@ -90,6 +97,10 @@ type Deps struct {
 	Pages   *pages.Set
 	Log     *zap.Logger
 	Now     func() time.Time
+	// Meter counts free views; nil when no product has any.
+	Meter *meter.Meter
+	// Crawlers verifies search crawlers; nil lets none in.
+	Crawlers *crawlers.Verifier
 }
 
 // New builds a Gateway. It does not contact Redis or Stripe.
@@ -104,6 +115,7 @@ func New(cfg Config, d Deps) (*Gateway, error) {
 	g := &Gateway{
 		cfg: cfg, store: d.Store, reader: d.Reader, api: d.API, applier: d.Applier,
 		sessions: sess, pages: d.Pages, log: d.Log, now: d.Now,
+		meter: d.Meter, crawlers: d.Crawlers,
 	}
 	if g.reader == nil {
 		g.reader = d.Store

@@ -131,6 +131,9 @@ type PayData struct {
 	// (stripe_api_url: the offline demo, tests), so the page does not
 	// claim Stripe.
 	StandIn bool
+	// FreeViewsUsed, when not "", says the visitor has read the free pages
+	// of a product for now (free_views), and when more come.
+	FreeViewsUsed string
 }
 
 // ProcessingData is the data of processing.html, shown when the customer is

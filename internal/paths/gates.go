@@ -5,6 +5,14 @@ type Gate struct {
 	Product string
 	Paths   Set
 	Except  Set
+
+	alone []string // Product alone, what Match returns when only this gate matches
+}
+
+// NewGate is the gate of product: Match answers a request that only it
+// gates without allocating.
+func NewGate(product string, paths, except Set) Gate {
+	return Gate{Product: product, Paths: paths, Except: except, alone: []string{product}}
 }
 
 // Gates are all products' gates, in config order.
@@ -13,7 +21,8 @@ type Gates []Gate
 // Match returns the products gating any of the given request paths
 // (typically the rewritten and the original one, each Go's URL.Path) as
 // Caddy's path matcher reads them, in config order, each once; nil when
-// none does, without allocating.
+// none does, without allocating, nor for one gate made by NewGate (the
+// slice is shared: callers must not modify it).
 func (g Gates) Match(paths ...string) []string {
 	products, _ := g.Check(paths...)
 	return products
@@ -39,15 +48,33 @@ func (g Gates) Check(paths ...string) (products []string, lenient bool) {
 		n := readings(p, &one)
 		rs = append(rs, one[:n]...)
 	}
+	var out []string
+	first := -1
 	for i := range g {
 		strict, any := g[i].gates(rs)
-		if strict {
-			products = append(products, g[i].Product)
-		} else if any {
-			lenient = true
+		if !strict {
+			lenient = lenient || any
+			continue
+		}
+		switch {
+		case first < 0:
+			first = i
+		case out == nil:
+			out = append(out, g[first].Product, g[i].Product)
+		default:
+			out = append(out, g[i].Product)
 		}
 	}
-	return products, lenient
+	switch {
+	case out != nil:
+		return out, lenient
+	case first < 0:
+		return nil, lenient
+	case g[first].alone != nil:
+		return g[first].alone[:1:1], lenient
+	default:
+		return []string{g[first].Product}, lenient
+	}
 }
 
 // gates says whether the gate holds Caddy's reading of a path (strict) and

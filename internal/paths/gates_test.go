@@ -15,7 +15,16 @@ func gate(t testing.TB, id string, paths, except []string) Gate {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return Gate{Product: id, Paths: in, Except: ex}
+	return NewGate(id, in, ex)
+}
+
+// literal is g as struct literals (not NewGate) make it.
+func literal(g Gates) Gates {
+	out := make(Gates, len(g))
+	for i, x := range g {
+		out[i] = Gate{Product: x.Product, Paths: x.Paths, Except: x.Except}
+	}
+	return out
 }
 
 func testGates(t testing.TB) Gates {
@@ -27,7 +36,12 @@ func testGates(t testing.TB) Gates {
 }
 
 func TestGates(t *testing.T) {
-	g := testGates(t)
+	for _, g := range []Gates{testGates(t), literal(testGates(t))} {
+		testMatch(t, g)
+	}
+}
+
+func testMatch(t *testing.T, g Gates) {
 	for _, c := range []struct {
 		paths   []string
 		want    string
@@ -79,6 +93,22 @@ func TestGates(t *testing.T) {
 	}
 	if Gates(nil).Match("/premium/a") != nil {
 		t.Error("no gates must match nothing")
+	}
+}
+
+// One matching gate made by NewGate: no allocation, and the answer is
+// capped, so an append by the caller copies.
+func TestGatesAllocateNothingForOneGate(t *testing.T) {
+	g := testGates(t)
+	for _, ps := range [][]string{{"/premium/a"}, {"/premium/a", "/premium/a"}, {"/index.php", "/course/x"}} {
+		if n := testing.AllocsPerRun(100, func() { g.Match(ps...) }); n != 0 {
+			t.Errorf("Match(%q) allocates %.0f times", ps, n)
+		}
+	}
+	got := g.Match("/premium/a")
+	_ = append(got, "mallory")
+	if again := g.Match("/premium/a"); len(again) != 1 || again[0] != "pro" || cap(got) != 1 {
+		t.Fatalf("Match after an append = %q (cap %d), want [pro] (cap 1)", again, cap(got))
 	}
 }
 

@@ -1,0 +1,122 @@
+package caddymodule
+
+// Benchmarks of the free-view and crawler paths of ServeHTTP, beside
+// BenchmarkServeHTTP's cases:
+//
+//	go test ./caddymodule -run '^$' -bench 'ServeHTTPSelling' -benchmem
+//
+// free-view-counted opens a new page each time (one EVALSHA that adds
+// it), free-view-again the same page (one EVALSHA that finds it), both for
+// a user whose "holds nothing" is in the entitlement cache, as it is for
+// a reader between two pages; crawler-verified is a Googlebot request
+// whose IP was verified before (no DNS).
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/caddyserver/caddy/v2"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
+
+	"github.com/caddy-paywall/caddy-paywall/internal/testenv"
+)
+
+func BenchmarkServeHTTPSelling(b *testing.B) {
+	dns := testenv.StartDNS(b)
+	dns.Host("crawl-192-0-2-1.googlebot.com", "192.0.2.1")
+	p := &Paywall{
+		StripeSecretKey: "sk_test_bench", StripeWebhookSecrets: []string{"whsec_bench"},
+		StripeAPIURL:  "http://127.0.0.1:1",
+		SessionSecret: "bench-session-secret-of-32-chars-or-more",
+		Redis:         testenv.RedisURL(b), KeyPrefix: testenv.UniquePrefix(),
+		User:     "{http.request.header.X-User}",
+		LoginURL: "/login?next={http.paywall.return_to}",
+		Crawlers: &Crawlers{Names: []string{"google"}, Resolver: dns.Addr},
+		Products: []Product{{ID: "club", Price: "price_club", Paths: []string{"/club/*"},
+			FreeViews: &FreeViews{Views: 1 << 30, Per: caddy.Duration(720 * time.Hour)}}},
+	}
+	ctx, cancel := caddy.NewContext(caddy.Context{Context: context.Background()})
+	b.Cleanup(cancel)
+	if err := p.Provision(ctx); err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { _ = p.Cleanup() })
+	p.logger = zap.New(zapcore.NewCore(zapcore.NewJSONEncoder(zap.NewProductionEncoderConfig()),
+		zapcore.AddSync(io.Discard), zap.InfoLevel))
+
+	// Wait until bob's (empty) entitlements come from a live cache.
+	hits := p.metrics.cache.WithLabelValues("hit")
+	w, r := benchRequest("/club/warm", "bob", "text/html")
+	for deadline := time.Now().Add(10 * time.Second); ; {
+		before := counterValue(hits)
+		w.reset()
+		if err := p.ServeHTTP(w, r, nextOK); err != nil || w.status != 200 {
+			b.Fatalf("free view: %d %v", w.status, err)
+		}
+		if counterValue(hits) > before {
+			break
+		}
+		if time.Now().After(deadline) {
+			b.Fatal("the entitlement cache did not turn live within 10s")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+
+	const googlebot = "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)"
+	seq := 0 // new pages stay new across the benchmark's runs
+	for _, c := range []struct {
+		name     string
+		user, ua string
+		newPage  bool
+	}{
+		{"free-view-counted", "bob", "", true},
+		{"free-view-again", "bob", "", false},
+		{"crawler-verified", "", googlebot, false},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			w, r := benchRequest("/club/a", c.user, "text/html")
+			r.RemoteAddr = "192.0.2.1:4000"
+			if c.ua != "" {
+				r.Header.Set("User-Agent", c.ua)
+			}
+			var paths []string
+			if c.newPage {
+				paths = make([]string, b.N+1)
+				for i := range paths {
+					paths[i] = "/club/p" + strconv.Itoa(seq)
+					seq++
+				}
+			}
+			serve := func(i int) {
+				if c.newPage {
+					r.URL.Path = paths[i]
+				}
+				w.reset()
+				if err := p.ServeHTTP(w, r, nextOK); err != nil || w.status != http.StatusOK {
+					b.Fatalf("status %d (err %v)", w.status, err)
+				}
+			}
+			serve(0) // warm: the script, the crawler's verification
+			b.ReportAllocs()
+			b.ResetTimer()
+			for i := 1; i <= b.N; i++ {
+				serve(i)
+			}
+			b.StopTimer()
+			perOp := float64(b.Elapsed().Nanoseconds()) / float64(b.N)
+			start := time.Now()
+			for i := 0; i < b.N; i++ {
+				w.reset()
+				_ = nextOK.ServeHTTP(w, r)
+			}
+			nextPerOp := float64(time.Since(start).Nanoseconds()) / float64(b.N)
+			b.ReportMetric(nextPerOp, "next-ns/op")
+			b.ReportMetric(perOp/nextPerOp, "x-next")
+		})
+	}
+}
