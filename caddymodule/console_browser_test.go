@@ -131,6 +131,7 @@ func TestBrowserConsole(t *testing.T) {
 	today := time.Now().UTC().Format("2006-01-02")
 	wantContains(t, "gated table", b.text("#gated-h + figure table"), today, "Total")
 	b.consoleShot("overview")
+	checkA11y(t, b.ctx, "console overview")
 
 	// Find a user.
 	b.do("finding dave",
@@ -154,6 +155,7 @@ func TestBrowserConsole(t *testing.T) {
 	wantContains(t, "grants", b.text("#grants-h + div table"), "pro", "admin", "open")
 	wantContains(t, "trail", b.text("#trail-h + div table"), "grant", "console:owner")
 	b.consoleShot("user")
+	checkA11y(t, b.ctx, "console user")
 	b.do("revoking pro",
 		chromedp.SetValue(chromedp.ID("revoke-product"), "pro"),
 		chromedp.Click(chromedp.ID("revoke-b")),
@@ -183,6 +185,7 @@ func TestBrowserConsole(t *testing.T) {
 	}
 	b.do("all events", chromedp.Navigate(b.url+"/paywall/console/events"), chromedp.WaitVisible(chromedp.ID("list-h")))
 	b.consoleShot("events")
+	checkA11y(t, b.ctx, "console events")
 
 	// A customer signed in is refused.
 	auth := "Basic " + base64.StdEncoding.EncodeToString([]byte("alice:"+demo.Users["alice"]))
@@ -195,6 +198,7 @@ func TestBrowserConsole(t *testing.T) {
 		chromedp.WaitVisible(chromedp.CSS("main h1")),
 	)
 	wantContains(t, "alice at the console", b.text("main h1"), "Not allowed")
+	checkA11y(t, b.ctx, "console refused")
 	if strings.Contains(b.text("body"), "Live entitlements") {
 		t.Fatal("alice sees the console")
 	}
