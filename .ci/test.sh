@@ -13,6 +13,10 @@ export PATH="$root/.bin:$PATH"
 
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 
+# The programs the tests start are listed in .ci/programs (today
+# redis-server, redis-sentinel, redis-cli, chromium, /usr/bin/python3 with
+# python3-django, stripe-mock); wrk is used only by `go run ./bench`, not by
+# any test, and is not installed here.
 # One list, also read by internal/testenv: "<program> apt <package>",
 # "<program> go <module>@<version>" or "<program> toolchain".
 apt_missing=()
