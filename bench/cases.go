@@ -26,48 +26,49 @@ var aaCase = benchCase{Name: "A/A (bare vs bare)", Front: "", Path: "/premium/ar
 
 var paidHeaders = []string{"X-User: paid-user", "Accept: text/html"}
 
-// gatewaySnippet is the paywall the gateway cases run. BENCH-ONLY
-// SHORTCUT: the user is whatever the client sends in X-User; nothing
-// authenticates it. Never deploy this.
-const gatewaySnippet = `	paywall {
+// paywallSnippet is the bench's paywall block: who the user is (one or
+// more option lines), then the products and any further options.
+func paywallSnippet(identity, rest string) string {
+	return `	paywall {
 		stripe_secret_key     sk_test_bench
 		stripe_webhook_secret {{.Secret}}
 		stripe_api_url        {{.Stripe}}
 		redis                 {{.Redis}}
 		session_secret        bench-session-secret-0123456789abcdef
-		user                  {http.request.header.X-User}
 		login_url             /login?next={http.paywall.return_to}
-		product pro {
+` + identity + "\n" + rest + "\n\t}"
+}
+
+// headerUser and proProduct are what most cases' paywalls hold. BENCH-ONLY
+// SHORTCUT: the user is whatever the client sends in X-User; nothing
+// authenticates it. Never deploy this.
+const (
+	headerUser = "\t\tuser                  {http.request.header.X-User}"
+	proProduct = `		product pro {
 			name  "Pro"
 			price price_bench
 			paths /premium/*
-		}
-	}`
+		}`
+)
+
+// gatewaySnippet is the paywall the gateway cases run.
+var gatewaySnippet = paywallSnippet(headerUser, proProduct)
 
 // consoleSnippet is gatewaySnippet with the console on: its counters are
 // the only cost it adds to the paid path.
-var consoleSnippet = strings.TrimSuffix(gatewaySnippet, "}") + "\tconsole {\n\t\t\tadmins owner\n\t\t}\n\t}"
+var consoleSnippet = paywallSnippet(headerUser, proProduct+"\n\t\tconsole {\n\t\t\tadmins owner\n\t\t}")
 
 // freeViewSnippet is the gateway with a product that has free views, so
 // many that every request of a run is one: the first request counts the
 // page, every later one opens it again, each running the counting script
 // (one EVALSHA, the round trip of a first view) after the entitlement
 // read the cache answers.
-const freeViewSnippet = `	paywall {
-		stripe_secret_key     sk_test_bench
-		stripe_webhook_secret {{.Secret}}
-		stripe_api_url        {{.Stripe}}
-		redis                 {{.Redis}}
-		session_secret        bench-session-secret-0123456789abcdef
-		user                  {http.request.header.X-User}
-		login_url             /login?next={http.paywall.return_to}
-		product club {
+var freeViewSnippet = paywallSnippet(headerUser, `		product club {
 			name       "Club"
 			price      price_bench
 			free_views 1000000000 per 720h
 			paths      /club/*
-		}
-	}`
+		}`)
 
 var cases = []benchCase{
 	{Name: "paid", Front: gatewaySnippet, Path: "/premium/article", Headers: paidHeaders,

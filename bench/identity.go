@@ -35,23 +35,6 @@ const upstreamSnippet = `	@account path /account/ /whoami
 	}
 	respond "ok" 200`
 
-// identityPaywall is the paywall of the identity cases, with who the user
-// is left to %s.
-const identityPaywall = `	paywall {
-		stripe_secret_key     sk_test_bench
-		stripe_webhook_secret {{.Secret}}
-		stripe_api_url        {{.Stripe}}
-		redis                 {{.Redis}}
-		session_secret        bench-session-secret-0123456789abcdef
-		login_url             /login?next={http.paywall.return_to}
-%s
-		product pro {
-			name  "Pro"
-			price price_bench
-			paths /premium/*
-		}
-	}`
-
 // forwardAuthSnippet is the README's forward_auth recipe.
 var forwardAuthSnippet = `	@members {
 		path /premium/* /paywall/*
@@ -61,16 +44,16 @@ var forwardAuthSnippet = `	@members {
 		uri /whoami
 		copy_headers X-User
 	}
-` + fmt.Sprintf(identityPaywall, "\t\tuser                  {http.request.header.X-User}")
+` + paywallSnippet(headerUser, proProduct)
 
 // whoamiSnippet asks the site's account page; /bench-metrics serves the
 // front end's metrics, to count the requests whoami made.
 var whoamiSnippet = `	metrics /bench-metrics
-` + fmt.Sprintf(identityPaywall, `		whoami http://{{.Upstream}}/account/ {
+` + paywallSnippet(`		whoami http://{{.Upstream}}/account/ {
 			cookies    sessionid
 			user_regex "Signed in as <b>([^<]+)</b>"
 			ttl        1m
-		}`)
+		}`, proProduct)
 
 var identityCases = []benchCase{
 	{Name: "paid-forward_auth", Front: forwardAuthSnippet, Path: "/premium/article", Headers: cookieHeaders,

@@ -34,9 +34,9 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
-	"github.com/stripe/stripe-go/v76"
 	"github.com/stripe/stripe-go/v76/webhook"
 
+	"github.com/caddy-paywall/caddy-paywall/bench/internal/webhookload"
 	"github.com/caddy-paywall/caddy-paywall/internal/store"
 )
 
@@ -473,21 +473,5 @@ func (s *soak) webhook(kind, gw string, body []byte, secret string, status int) 
 	return resp.StatusCode
 }
 
-// event is a checkout.session.completed for a paid one-time Checkout
-// Session the paywall created, as Stripe sends it (API 2023-10-16).
-func event(id, user string) []byte {
-	b, err := json.Marshal(map[string]any{
-		"id": "evt_" + id, "object": "event", "type": "checkout.session.completed",
-		"api_version": stripe.APIVersion, "created": time.Now().Unix(), "livemode": false, "pending_webhooks": 1,
-		"data": map[string]any{"object": map[string]any{
-			"id": "cs_test_" + id, "object": "checkout.session", "status": "complete",
-			"payment_status": "paid", "mode": "payment", "client_reference_id": user,
-			"payment_intent": "pi_" + id, "customer": nil, "subscription": nil,
-			"metadata": map[string]string{"paywall_user": user, "paywall_product": "pro"},
-		}},
-	})
-	if err != nil {
-		panic(err)
-	}
-	return b
-}
+// event is a paid checkout.session.completed for user's pro.
+func event(id, user string) []byte { return webhookload.Event(id, user, "pro") }

@@ -47,7 +47,7 @@ type result struct {
 func Run(cfg Config) error {
 	bodies := make([][]byte, cfg.Events)
 	for i := range bodies {
-		bodies[i] = event(cfg.Prefix, i, cfg.Product)
+		bodies[i] = Event(fmt.Sprintf("%s_%d", cfg.Prefix, i), fmt.Sprintf("%s-u%d", cfg.Prefix, i), cfg.Product)
 	}
 	res := &result{statuses: map[int]int{}, outcomes: map[string]int{}, latencies: make([]time.Duration, cfg.Events)}
 	client := &http.Client{
@@ -117,12 +117,10 @@ func (res *result) report(cfg Config, elapsed time.Duration) error {
 	return nil
 }
 
-// event is a checkout.session.completed for a paid one-time Checkout
+// Event is a checkout.session.completed for a paid one-time Checkout
 // Session that the paywall created (its metadata), as Stripe sends it with
-// API version 2023-10-16.
-func event(prefix string, i int, product string) []byte {
-	id := fmt.Sprintf("%s_%d", prefix, i)
-	user := fmt.Sprintf("%s-u%d", prefix, i)
+// the API version stripe-go pins. The soak sends the same events.
+func Event(id, user, product string) []byte {
 	b, err := json.Marshal(map[string]any{
 		"id": "evt_" + id, "object": "event", "type": "checkout.session.completed",
 		"api_version": stripe.APIVersion, "created": time.Now().Unix(), "livemode": false, "pending_webhooks": 1,
