@@ -3,6 +3,8 @@ package gateway
 import (
 	"sync"
 	"time"
+
+	"golang.org/x/time/rate"
 )
 
 // Checkout creation is limited per user, so that one user (or a script
@@ -12,26 +14,21 @@ import (
 const (
 	checkoutBurst    = 5                // sessions a user can start at once
 	checkoutInterval = 10 * time.Second // then one more per interval
-	checkoutUsers    = 10000            // users remembered; past that the oldest are forgotten
+	checkoutUsers    = 10000            // users remembered; past that the idle ones are forgotten
 )
 
-// userLimiter is a token bucket per user, bounded in users.
+// userLimiter is a token bucket (x/time/rate) per user, bounded in users.
 type userLimiter struct {
-	burst    float64
-	interval time.Duration
+	burst    int
+	every    rate.Limit
 	maxUsers int
 
-	mu      sync.Mutex
-	buckets map[string]*bucket
-}
-
-type bucket struct {
-	tokens float64
-	at     time.Time // when tokens was last brought up to date
+	mu       sync.Mutex
+	limiters map[string]*rate.Limiter
 }
 
 func newUserLimiter(burst int, interval time.Duration, maxUsers int) *userLimiter {
-	return &userLimiter{burst: float64(burst), interval: interval, maxUsers: maxUsers, buckets: map[string]*bucket{}}
+	return &userLimiter{burst: burst, every: rate.Every(interval), maxUsers: maxUsers, limiters: map[string]*rate.Limiter{}}
 }
 
 // allow takes one token of user's bucket at now; when there is none it
@@ -39,35 +36,34 @@ func newUserLimiter(burst int, interval time.Duration, maxUsers int) *userLimite
 func (l *userLimiter) allow(user string, now time.Time) (bool, time.Duration) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	b, ok := l.buckets[user]
+	lim, ok := l.limiters[user]
 	if !ok {
-		if len(l.buckets) >= l.maxUsers {
-			l.forgetFull(now)
+		if len(l.limiters) >= l.maxUsers {
+			l.forgetIdle(now)
 		}
-		b = &bucket{tokens: l.burst, at: now}
-		l.buckets[user] = b
+		lim = rate.NewLimiter(l.every, l.burst)
+		l.limiters[user] = lim
 	}
-	b.tokens = min(l.burst, b.tokens+float64(now.Sub(b.at))/float64(l.interval))
-	b.at = now
-	if b.tokens < 1 {
-		return false, time.Duration((1 - b.tokens) * float64(l.interval))
+	r := lim.ReserveN(now, 1)
+	if wait := r.DelayFrom(now); wait > 0 {
+		r.CancelAt(now)
+		return false, wait
 	}
-	b.tokens--
 	return true, 0
 }
 
-// forgetFull drops the buckets that have refilled (they hold nothing a new
+// forgetIdle drops the buckets that have refilled (they hold nothing a new
 // bucket would not), else an arbitrary half.
-func (l *userLimiter) forgetFull(now time.Time) {
-	for u, b := range l.buckets {
-		if b.tokens+float64(now.Sub(b.at))/float64(l.interval) >= l.burst {
-			delete(l.buckets, u)
+func (l *userLimiter) forgetIdle(now time.Time) {
+	for u, lim := range l.limiters {
+		if lim.TokensAt(now) >= float64(l.burst) {
+			delete(l.limiters, u)
 		}
 	}
-	for u := range l.buckets {
-		if len(l.buckets) < l.maxUsers/2 {
+	for u := range l.limiters {
+		if len(l.limiters) < l.maxUsers/2 {
 			return
 		}
-		delete(l.buckets, u)
+		delete(l.limiters, u)
 	}
 }

@@ -56,7 +56,7 @@ func TestUserLimiterIsBounded(t *testing.T) {
 	for i := 0; i < 1000; i++ {
 		l.allow(fmt.Sprint("user-", i), now)
 	}
-	if len(l.buckets) > 100 {
-		t.Fatalf("%d buckets kept, bound 100", len(l.buckets))
+	if len(l.limiters) > 100 {
+		t.Fatalf("%d buckets kept, bound 100", len(l.limiters))
 	}
 }
