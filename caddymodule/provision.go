@@ -10,7 +10,6 @@ import (
 
 	"github.com/caddyserver/caddy/v2"
 	"github.com/redis/go-redis/v9"
-	"github.com/stripe/stripe-go/v76/client"
 
 	"github.com/caddy-paywall/caddy-paywall/internal/cache"
 	"github.com/caddy-paywall/caddy-paywall/internal/events"
@@ -116,7 +115,7 @@ func (p *Paywall) resolveSecrets() error {
 // parts are what both the handler and the CLI commands work with.
 type parts struct {
 	store   *store.Store
-	api     *client.API
+	api     stripeapi.API
 	applier *events.Applier
 }
 

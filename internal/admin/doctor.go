@@ -9,10 +9,10 @@ import (
 	"strings"
 
 	"github.com/stripe/stripe-go/v76"
-	"github.com/stripe/stripe-go/v76/client"
 
 	"github.com/caddy-paywall/caddy-paywall/internal/events"
 	"github.com/caddy-paywall/caddy-paywall/internal/store"
+	"github.com/caddy-paywall/caddy-paywall/internal/stripeapi"
 )
 
 // Check is one doctor finding.
@@ -33,7 +33,7 @@ type DoctorProduct struct {
 // Doctor is what a check run needs.
 type Doctor struct {
 	Store     *store.Store
-	API       *client.API
+	API       stripeapi.API
 	SecretKey string
 	Products  []DoctorProduct
 	// AutomaticTax: automatic_tax is on, so Stripe Tax must be set up.
@@ -100,7 +100,7 @@ func (d Doctor) price(ctx context.Context, p DoctorProduct, id string) Check {
 	name := "product " + p.ID
 	params := &stripe.PriceParams{}
 	params.Context = ctx
-	price, err := d.API.Prices.Get(id, params)
+	price, err := d.API.GetPrice(id, params)
 	if err != nil {
 		return Check{name, "error", fmt.Sprintf("price %s: %v", id, stripeMessage(err)), "check the price id and that it belongs to this key's account and mode"}
 	}
@@ -120,16 +120,15 @@ func (d Doctor) price(ctx context.Context, p DoctorProduct, id string) Check {
 func (d Doctor) endpoints(ctx context.Context) []Check {
 	params := &stripe.WebhookEndpointListParams{}
 	params.Context = ctx
-	it := d.API.WebhookEndpoints.List(params)
 	var found []*stripe.WebhookEndpoint
 	suffix := strings.TrimRight(d.BasePath, "/") + "/webhook"
-	for it.Next() {
-		if ep := it.WebhookEndpoint(); strings.HasSuffix(strings.TrimRight(ep.URL, "/"), suffix) {
+	for ep, err := range d.API.ListWebhookEndpoints(params) {
+		if err != nil {
+			return []Check{{"webhook endpoint", "error", "listing endpoints: " + stripeMessage(err), "check the secret key's permissions (webhook endpoints: read)"}}
+		}
+		if strings.HasSuffix(strings.TrimRight(ep.URL, "/"), suffix) {
 			found = append(found, ep)
 		}
-	}
-	if err := it.Err(); err != nil {
-		return []Check{{"webhook endpoint", "error", "listing endpoints: " + stripeMessage(err), "check the secret key's permissions (webhook endpoints: read)"}}
 	}
 	if len(found) == 0 {
 		return []Check{{"webhook endpoint", "error", "no endpoint ends in " + suffix, "run `caddy paywall setup --url https://YOUR-SITE" + suffix + "`"}}

@@ -33,7 +33,7 @@ func (d Doctor) tax(ctx context.Context) Check {
 	const name = "stripe tax"
 	params := &stripe.TaxSettingsParams{}
 	params.Context = ctx
-	settings, err := d.API.TaxSettings.Get(params)
+	settings, err := d.API.GetTaxSettings(params)
 	var se *stripe.Error
 	switch {
 	case errors.As(err, &se) && se.HTTPStatusCode == http.StatusNotFound:
@@ -53,11 +53,14 @@ func (d Doctor) tax(ctx context.Context) Check {
 	regs := &stripe.TaxRegistrationListParams{Status: stripe.String("active")}
 	regs.Context = ctx
 	regs.Limit = stripe.Int64(1)
-	it := d.API.TaxRegistrations.List(regs)
-	found := it.Next()
-	if err := it.Err(); err != nil {
-		return Check{name, "warn", "Stripe Tax is set up; listing tax registrations failed: " + stripeMessage(err),
-			"check Settings > Tax > Registrations in the Stripe dashboard"}
+	found := false
+	for _, err := range d.API.ListTaxRegistrations(regs) {
+		if err != nil {
+			return Check{name, "warn", "Stripe Tax is set up; listing tax registrations failed: " + stripeMessage(err),
+				"check Settings > Tax > Registrations in the Stripe dashboard"}
+		}
+		found = true
+		break
 	}
 	if !found {
 		return Check{name, "warn", "Stripe Tax is set up but has no active registration: no tax is collected anywhere",

@@ -7,29 +7,28 @@ import (
 	"strings"
 
 	"github.com/stripe/stripe-go/v76"
-	"github.com/stripe/stripe-go/v76/client"
 
 	"github.com/caddy-paywall/caddy-paywall/internal/events"
+	"github.com/caddy-paywall/caddy-paywall/internal/stripeapi"
 )
 
 // Setup creates a webhook endpoint for url with the pinned API version and
 // exactly the events the gateway handles, prints its signing secret once,
 // and names older endpoints for the same URL to delete.
-func Setup(ctx context.Context, api *client.API, url string, out io.Writer) error {
+func Setup(ctx context.Context, api stripeapi.API, url string, out io.Writer) error {
 	if !strings.HasPrefix(url, "https://") && !strings.HasPrefix(url, "http://") {
 		return fmt.Errorf("--url must be the webhook's full URL, e.g. https://shop.example.com/paywall/webhook")
 	}
 	list := &stripe.WebhookEndpointListParams{}
 	list.Context = ctx
 	var older []*stripe.WebhookEndpoint
-	it := api.WebhookEndpoints.List(list)
-	for it.Next() {
-		if ep := it.WebhookEndpoint(); strings.TrimRight(ep.URL, "/") == strings.TrimRight(url, "/") {
+	for ep, err := range api.ListWebhookEndpoints(list) {
+		if err != nil {
+			return fmt.Errorf("listing webhook endpoints: %v", stripeMessage(err))
+		}
+		if strings.TrimRight(ep.URL, "/") == strings.TrimRight(url, "/") {
 			older = append(older, ep)
 		}
-	}
-	if err := it.Err(); err != nil {
-		return fmt.Errorf("listing webhook endpoints: %v", stripeMessage(err))
 	}
 	params := &stripe.WebhookEndpointParams{
 		URL:           stripe.String(url),
@@ -38,7 +37,7 @@ func Setup(ctx context.Context, api *client.API, url string, out io.Writer) erro
 		Description:   stripe.String("caddy-paywall"),
 	}
 	params.Context = ctx
-	ep, err := api.WebhookEndpoints.New(params)
+	ep, err := api.CreateWebhookEndpoint(params)
 	if err != nil {
 		return fmt.Errorf("creating the webhook endpoint: %v", stripeMessage(err))
 	}

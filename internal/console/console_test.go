@@ -19,6 +19,7 @@ import (
 	"github.com/caddy-paywall/caddy-paywall/internal/events"
 	"github.com/caddy-paywall/caddy-paywall/internal/gateway"
 	"github.com/caddy-paywall/caddy-paywall/internal/store"
+	"github.com/caddy-paywall/caddy-paywall/internal/stripeapi"
 	"github.com/caddy-paywall/caddy-paywall/internal/testenv"
 )
 
@@ -50,9 +51,9 @@ func newFixture(t *testing.T, redisURL string) *fixture {
 	t.Cleanup(func() { rc.Close() })
 	st := store.New(rc, testenv.UniquePrefix())
 	// The console never calls Stripe: a closed port.
-	api := stripeclient.New("sk_test_123", &stripe.Backends{API: stripe.GetBackendWithConfig(stripe.APIBackend,
+	api := stripeapi.Wrap(stripeclient.New("sk_test_123", &stripe.Backends{API: stripe.GetBackendWithConfig(stripe.APIBackend,
 		&stripe.BackendConfig{URL: stripe.String(fmt.Sprintf("http://127.0.0.1:%d", testenv.FreePort(t))),
-			MaxNetworkRetries: stripe.Int64(0), LeveledLogger: &stripe.LeveledLogger{Level: stripe.LevelNull}})})
+			MaxNetworkRetries: stripe.Int64(0), LeveledLogger: &stripe.LeveledLogger{Level: stripe.LevelNull}})}))
 	products := []gateway.Product{{ID: "pro", Name: "Pro articles", Prices: []string{"price_pro"}, Mode: "payment"}, {ID: "course", Prices: []string{"price_course"}, Mode: "subscription"}}
 	gw, err := gateway.New(gateway.Config{BasePath: "/paywall", Products: products,
 		WebhookSecrets: []string{"whsec_test"}, SessionSecret: sessionSecret},

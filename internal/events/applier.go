@@ -6,9 +6,8 @@ import (
 
 	"go.uber.org/zap"
 
-	"github.com/stripe/stripe-go/v76/client"
-
 	"github.com/caddy-paywall/caddy-paywall/internal/store"
+	"github.com/caddy-paywall/caddy-paywall/internal/stripeapi"
 )
 
 // Product is what the applier needs to know about a product for sale.
@@ -40,7 +39,7 @@ const RenewalLeeway = 2 * time.Hour
 // Applier applies Stripe events and fulfils Checkout Sessions.
 type Applier struct {
 	Store    *store.Store
-	API      *client.API
+	API      stripeapi.API
 	Products []Product
 	Policies Policies
 	// LiveMode is the mode of the secret key; events of the other mode are

@@ -17,7 +17,7 @@ import (
 func (a *Applier) FetchSession(ctx context.Context, id string) (Session, error) {
 	p := &stripe.CheckoutSessionParams{}
 	p.Context = ctx
-	obj, err := a.API.CheckoutSessions.Get(id, p)
+	obj, err := a.API.GetCheckoutSession(id, p)
 	var s Session
 	if err != nil {
 		return s, fetchError("checkout session", id, err)
@@ -29,7 +29,7 @@ func (a *Applier) FetchSession(ctx context.Context, id string) (Session, error) 
 func (a *Applier) FetchSubscription(ctx context.Context, id string) (Subscription, error) {
 	p := &stripe.SubscriptionParams{}
 	p.Context = ctx
-	obj, err := a.API.Subscriptions.Get(id, p)
+	obj, err := a.API.GetSubscription(id, p)
 	var s Subscription
 	if err != nil {
 		return s, fetchError("subscription", id, err)
@@ -41,7 +41,7 @@ func (a *Applier) FetchSubscription(ctx context.Context, id string) (Subscriptio
 func (a *Applier) FetchCharge(ctx context.Context, id string) (Charge, error) {
 	p := &stripe.ChargeParams{}
 	p.Context = ctx
-	obj, err := a.API.Charges.Get(id, p)
+	obj, err := a.API.GetCharge(id, p)
 	var c Charge
 	if err != nil {
 		return c, fetchError("charge", id, err)
@@ -53,7 +53,7 @@ func (a *Applier) FetchCharge(ctx context.Context, id string) (Charge, error) {
 func (a *Applier) FetchDispute(ctx context.Context, id string) (Dispute, error) {
 	p := &stripe.DisputeParams{}
 	p.Context = ctx
-	obj, err := a.API.Disputes.Get(id, p)
+	obj, err := a.API.GetDispute(id, p)
 	var d Dispute
 	if err != nil {
 		return d, fetchError("dispute", id, err)
@@ -65,7 +65,7 @@ func (a *Applier) FetchDispute(ctx context.Context, id string) (Dispute, error) 
 func (a *Applier) FetchInvoice(ctx context.Context, id string) (Invoice, error) {
 	p := &stripe.InvoiceParams{}
 	p.Context = ctx
-	obj, err := a.API.Invoices.Get(id, p)
+	obj, err := a.API.GetInvoice(id, p)
 	var inv Invoice
 	if err != nil {
 		return inv, fetchError("invoice", id, err)

@@ -15,7 +15,6 @@ import (
 
 	"github.com/redis/go-redis/v9"
 	"github.com/stripe/stripe-go/v76"
-	"github.com/stripe/stripe-go/v76/client"
 
 	"github.com/caddy-paywall/caddy-paywall/internal/events"
 	"github.com/caddy-paywall/caddy-paywall/internal/store"
@@ -178,7 +177,7 @@ func noRepeats(t testing.TB, lines []string) {
 type stubWorld struct {
 	Stub     *stripestub.Stub
 	URL      string
-	API      *client.API
+	API      *stripeapi.Client
 	requests atomic.Int64
 	srv      *httptest.Server
 }
@@ -226,7 +225,7 @@ func (w *stubWorld) checkout(t testing.TB, user, product, price, mode string, wi
 	} else {
 		p.PaymentIntentData = &stripe.CheckoutSessionPaymentIntentDataParams{Metadata: meta}
 	}
-	s, err := w.API.CheckoutSessions.New(p)
+	s, err := w.API.CreateCheckoutSession(p)
 	if err != nil {
 		t.Fatalf("creating a checkout session in the stand-in: %v", err)
 	}
@@ -243,7 +242,7 @@ func (w *stubWorld) object(t testing.TB, id string) map[string]any {
 	return o
 }
 
-func newApplier(st *store.Store, api *client.API, pol events.Policies) *events.Applier {
+func newApplier(st *store.Store, api stripeapi.API, pol events.Policies) *events.Applier {
 	return &events.Applier{Store: st, API: api, Products: testProducts, Policies: pol, Now: clock}
 }
 

@@ -54,7 +54,7 @@ func TestTrialThenPlanChangesKeepClub(t *testing.T) {
 			Metadata:          meta,
 			SubscriptionData:  &stripe.CheckoutSessionSubscriptionDataParams{Metadata: meta, TrialPeriodDays: stripe.Int64(14)},
 		}
-		s, err := world.API.CheckoutSessions.New(p)
+		s, err := world.API.CreateCheckoutSession(p)
 		if err != nil {
 			return err
 		}
@@ -105,7 +105,7 @@ func TestOneTimeBuyerGetsCustomerAndReceipt(t *testing.T) {
 	a := newApplier(st, world.API, events.Policies{})
 	feed := &stubEvents{world: world, seen: map[string]bool{}}
 	meta := map[string]string{events.MetaUser: "dave", events.MetaProduct: "pro"}
-	s, err := world.API.CheckoutSessions.New(&stripe.CheckoutSessionParams{
+	s, err := world.API.CreateCheckoutSession(&stripe.CheckoutSessionParams{
 		Mode:              stripe.String("payment"),
 		ClientReferenceID: stripe.String("dave"),
 		SuccessURL:        stripe.String("https://shop.example/paywall/success?session_id={CHECKOUT_SESSION_ID}"),

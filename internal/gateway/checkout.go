@@ -81,7 +81,7 @@ func (g *Gateway) serveCheckout(w http.ResponseWriter, r *http.Request, user str
 	params := g.checkoutParams(r, user, p, price, issued+checkoutExpiry)
 	params.SetIdempotencyKey(idempotencyKey(user, p.ID, price, nonce))
 	params.Context = r.Context()
-	cs, err := g.api.CheckoutSessions.New(params)
+	cs, err := g.api.CreateCheckoutSession(params)
 	if err != nil {
 		g.log.Error("creating checkout session", zapUser(user), zapProduct(p.ID), zapErr(err))
 		g.errorPage(w, http.StatusBadGateway, "Payment is unavailable",

@@ -9,7 +9,6 @@ import (
 	"errors"
 	"time"
 
-	"github.com/stripe/stripe-go/v76/client"
 	"go.uber.org/zap"
 
 	"github.com/caddy-paywall/caddy-paywall/internal/crawlers"
@@ -17,6 +16,7 @@ import (
 	"github.com/caddy-paywall/caddy-paywall/internal/meter"
 	"github.com/caddy-paywall/caddy-paywall/internal/pages"
 	"github.com/caddy-paywall/caddy-paywall/internal/store"
+	"github.com/caddy-paywall/caddy-paywall/internal/stripeapi"
 	"github.com/caddy-paywall/caddy-paywall/internal/tally"
 )
 
@@ -64,7 +64,7 @@ type Gateway struct {
 	cfg      Config
 	store    *store.Store
 	reader   Entitlements
-	api      *client.API
+	api      stripeapi.API
 	applier  *events.Applier
 	sessions *cookieSessions
 	pages    *pages.Set
@@ -92,7 +92,7 @@ type Deps struct {
 	Store *store.Store
 	// Reader reads entitlements on the hot path; nil means Store.
 	Reader  Entitlements
-	API     *client.API
+	API     stripeapi.API
 	Applier *events.Applier
 	Pages   *pages.Set
 	Log     *zap.Logger

@@ -81,9 +81,9 @@ func newFixture(t testing.TB, o fixtureOpts) *fixture {
 	rec := newStripeRecorder(t, stripeURL)
 	api := stripeapi.New("sk_test_123", rec.URL)
 	if o.noStripe { // fail fast: no network retries against the closed port
-		api = stripeclient.New("sk_test_123", &stripe.Backends{API: stripe.GetBackendWithConfig(stripe.APIBackend,
+		api = stripeapi.Wrap(stripeclient.New("sk_test_123", &stripe.Backends{API: stripe.GetBackendWithConfig(stripe.APIBackend,
 			&stripe.BackendConfig{URL: stripe.String(rec.URL), MaxNetworkRetries: stripe.Int64(0),
-				LeveledLogger: &stripe.LeveledLogger{Level: stripe.LevelNull}})})
+				LeveledLogger: &stripe.LeveledLogger{Level: stripe.LevelNull}})}))
 	}
 	products := testProducts
 	if o.products != nil {

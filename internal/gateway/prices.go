@@ -8,9 +8,9 @@ import (
 	"time"
 
 	"github.com/stripe/stripe-go/v76"
-	"github.com/stripe/stripe-go/v76/client"
 
 	"github.com/caddy-paywall/caddy-paywall/internal/pages"
+	"github.com/caddy-paywall/caddy-paywall/internal/stripeapi"
 )
 
 // Prices are read from Stripe for the pay page and cached: ten minutes
@@ -28,7 +28,7 @@ type priceInfo struct {
 }
 
 type priceCache struct {
-	api *client.API
+	api stripeapi.API
 	now func() time.Time
 	mu  sync.Mutex
 	m   map[string]priceInfo
@@ -37,7 +37,7 @@ type priceCache struct {
 	refreshing map[string]bool
 }
 
-func newPriceCache(api *client.API, now func() time.Time) *priceCache {
+func newPriceCache(api stripeapi.API, now func() time.Time) *priceCache {
 	return &priceCache{api: api, now: now, m: map[string]priceInfo{}, refreshing: map[string]bool{}}
 }
 
@@ -79,7 +79,7 @@ func (c *priceCache) fetch(ctx context.Context, id string) priceInfo {
 	p := &stripe.PriceParams{}
 	p.Context = ctx
 	p.AddExpand("product")
-	price, err := c.api.Prices.Get(id, p)
+	price, err := c.api.GetPrice(id, p)
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if err != nil {

@@ -36,7 +36,7 @@ func TestStatusEndpoint(t *testing.T) {
 		LineItems:         []*stripe.CheckoutSessionLineItemParams{{Price: stripe.String("price_pro"), Quantity: stripe.Int64(1)}},
 		Metadata:          map[string]string{"paywall_user": "alice", "paywall_product": "pro"},
 	}
-	cs, err := stripeapi.New("sk_test_123", stubURL).CheckoutSessions.New(p)
+	cs, err := stripeapi.New("sk_test_123", stubURL).CreateCheckoutSession(p)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -108,7 +108,7 @@ func (g *Gateway) servePortal(w http.ResponseWriter, r *http.Request, user strin
 			"There is no billing account for you yet: it is made with your first purchase or subscription.", user)
 		return
 	}
-	portal, err := g.api.BillingPortalSessions.New(portalParams(r, cus, orRoot(d.ReturnTo)))
+	portal, err := g.api.CreatePortalSession(portalParams(r, cus, orRoot(d.ReturnTo)))
 	if err != nil {
 		g.log.Error("creating billing portal session", zapUser(user), zapErr(err))
 		g.errorPage(w, http.StatusBadGateway, "Billing is unavailable", "Please try again in a moment.", user)

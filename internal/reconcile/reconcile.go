@@ -54,9 +54,10 @@ func sessions(ctx context.Context, a *events.Applier, since time.Time, out io.Wr
 		Status:       stripe.String("complete"),
 	}
 	params.Context = ctx
-	it := a.API.CheckoutSessions.List(params)
-	for it.Next() {
-		cs := it.CheckoutSession()
+	for cs, err := range a.API.ListCheckoutSessions(params) {
+		if err != nil {
+			return err
+		}
 		var s events.Session
 		if err := json.Unmarshal(rawOrMarshal(cs.LastResponse, cs), &s); err != nil {
 			return fmt.Errorf("reading session %s: %v", cs.ID, err)
@@ -75,7 +76,7 @@ func sessions(ctx context.Context, a *events.Applier, since time.Time, out io.Wr
 			fmt.Fprintf(out, "granted %s to %s (missed session %s)\n", s.Metadata[events.MetaProduct], s.User(), s.ID)
 		}
 	}
-	return it.Err()
+	return nil
 }
 
 // otherEvents replays refunds, disputes and subscription changes from
@@ -87,9 +88,10 @@ func otherEvents(ctx context.Context, a *events.Applier, since time.Time, out io
 		Types:        stripe.StringSlice(eventTypes),
 	}
 	params.Context = ctx
-	it := a.API.Events.List(params)
-	for it.Next() {
-		e := it.Event()
+	for e, err := range a.API.ListEvents(params) {
+		if err != nil {
+			return err
+		}
 		raw, err := json.Marshal(e)
 		if err != nil {
 			return err
@@ -108,7 +110,7 @@ func otherEvents(ctx context.Context, a *events.Applier, since time.Time, out io
 			fmt.Fprintf(out, "applied missed %s %s\n", evt.Type, evt.ID)
 		}
 	}
-	return it.Err()
+	return nil
 }
 
 func rawOrMarshal(resp *stripe.APIResponse, v any) []byte {

@@ -1,6 +1,7 @@
-// Package stripeapi builds the stripe-go client each paywall instance owns.
-// Nothing here touches stripe-go's package-level globals, so several sites
-// and config reloads each keep their own key and base URL.
+// Package stripeapi is the paywall's way to Stripe: API, the few calls it
+// makes, and Client, the stripe-go client behind it that each paywall
+// instance owns. Nothing here touches stripe-go's package-level globals,
+// so several sites and config reloads each keep their own key and base URL.
 package stripeapi
 
 import (
@@ -16,14 +17,14 @@ import (
 
 // New returns a client for key. apiURL overrides https://api.stripe.com
 // (stripe-mock, the offline stand-in); "" keeps Stripe's.
-func New(key, apiURL string) *client.API {
+func New(key, apiURL string) *Client {
 	return newClient(key, apiURL, &http.Client{Timeout: 20 * time.Second})
 }
 
 // NewRateLimited is New with at most perSecond requests a second, for
 // batch work (reconcile) that must stay inside Stripe's rate limits (25/s
 // in test mode).
-func NewRateLimited(key, apiURL string, perSecond float64) *client.API {
+func NewRateLimited(key, apiURL string, perSecond float64) *Client {
 	lim := rate.NewLimiter(rate.Limit(perSecond), 1)
 	return newClient(key, apiURL, &http.Client{
 		Timeout:   20 * time.Second,
@@ -43,7 +44,7 @@ func (l limited) RoundTrip(r *http.Request) (*http.Response, error) {
 	return l.next.RoundTrip(r)
 }
 
-func newClient(key, apiURL string, hc *http.Client) *client.API {
+func newClient(key, apiURL string, hc *http.Client) *Client {
 	cfg := &stripe.BackendConfig{
 		HTTPClient:        hc,
 		LeveledLogger:     &stripe.LeveledLogger{Level: stripe.LevelNull},
@@ -53,7 +54,7 @@ func newClient(key, apiURL string, hc *http.Client) *client.API {
 		cfg.URL = stripe.String(strings.TrimRight(apiURL, "/"))
 	}
 	backend := stripe.GetBackendWithConfig(stripe.APIBackend, cfg)
-	return client.New(key, &stripe.Backends{API: backend, Connect: backend, Uploads: backend})
+	return Wrap(client.New(key, &stripe.Backends{API: backend, Connect: backend, Uploads: backend}))
 }
 
 // LiveMode reports whether key is a live-mode key (sk_live_, rk_live_).
