@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"reflect"
 
 	"github.com/stripe/stripe-go/v76"
 )
@@ -15,62 +16,58 @@ import (
 
 // FetchSession retrieves a Checkout Session.
 func (a *Applier) FetchSession(ctx context.Context, id string) (Session, error) {
-	p := &stripe.CheckoutSessionParams{}
-	p.Context = ctx
-	obj, err := a.API.GetCheckoutSession(id, p)
-	var s Session
-	if err != nil {
-		return s, fetchError("checkout session", id, err)
-	}
-	return s, decodeFetched("checkout session", id, obj.LastResponse, obj, &s)
+	return fetch[Session](ctx, "checkout session", id, a.API.GetCheckoutSession)
 }
 
 // FetchSubscription retrieves a Subscription.
 func (a *Applier) FetchSubscription(ctx context.Context, id string) (Subscription, error) {
-	p := &stripe.SubscriptionParams{}
-	p.Context = ctx
-	obj, err := a.API.GetSubscription(id, p)
-	var s Subscription
-	if err != nil {
-		return s, fetchError("subscription", id, err)
-	}
-	return s, decodeFetched("subscription", id, obj.LastResponse, obj, &s)
+	return fetch[Subscription](ctx, "subscription", id, a.API.GetSubscription)
 }
 
 // FetchCharge retrieves a Charge.
 func (a *Applier) FetchCharge(ctx context.Context, id string) (Charge, error) {
-	p := &stripe.ChargeParams{}
-	p.Context = ctx
-	obj, err := a.API.GetCharge(id, p)
-	var c Charge
-	if err != nil {
-		return c, fetchError("charge", id, err)
-	}
-	return c, decodeFetched("charge", id, obj.LastResponse, obj, &c)
+	return fetch[Charge](ctx, "charge", id, a.API.GetCharge)
 }
 
 // FetchDispute retrieves a Dispute.
 func (a *Applier) FetchDispute(ctx context.Context, id string) (Dispute, error) {
-	p := &stripe.DisputeParams{}
-	p.Context = ctx
-	obj, err := a.API.GetDispute(id, p)
-	var d Dispute
-	if err != nil {
-		return d, fetchError("dispute", id, err)
-	}
-	return d, decodeFetched("dispute", id, obj.LastResponse, obj, &d)
+	return fetch[Dispute](ctx, "dispute", id, a.API.GetDispute)
 }
 
 // FetchInvoice retrieves an Invoice.
 func (a *Applier) FetchInvoice(ctx context.Context, id string) (Invoice, error) {
-	p := &stripe.InvoiceParams{}
-	p.Context = ctx
-	obj, err := a.API.GetInvoice(id, p)
-	var inv Invoice
+	return fetch[Invoice](ctx, "invoice", id, a.API.GetInvoice)
+}
+
+// fetch gets the object id of a kind with ctx and decodes it into T. P is
+// the call's stripe-go params type; O the object it returns.
+func fetch[T any, P any, PP interface {
+	*P
+	GetParams() *stripe.Params
+}, O any](ctx context.Context, kind, id string, get func(string, PP) (*O, error)) (T, error) {
+	p := PP(new(P))
+	p.GetParams().Context = ctx
+	obj, err := get(id, p)
+	var v T
 	if err != nil {
-		return inv, fetchError("invoice", id, err)
+		return v, fetchError(kind, id, err)
 	}
-	return inv, decodeFetched("invoice", id, obj.LastResponse, obj, &inv)
+	return v, decodeFetched(kind, id, lastResponse(obj), obj, &v)
+}
+
+// lastResponse is the response a stripe-go object was read from: every
+// object embeds stripe.APIResource, which has no getter for it.
+func lastResponse(obj any) *stripe.APIResponse {
+	v := reflect.ValueOf(obj)
+	if v.Kind() != reflect.Pointer || v.IsNil() {
+		return nil
+	}
+	f := v.Elem().FieldByName("LastResponse")
+	if !f.IsValid() {
+		return nil
+	}
+	r, _ := f.Interface().(*stripe.APIResponse)
+	return r
 }
 
 func fetchError(kind, id string, err error) error {
