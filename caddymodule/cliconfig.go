@@ -15,6 +15,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/caddy-paywall/caddy-paywall/internal/redisconn"
+	"github.com/caddy-paywall/caddy-paywall/internal/stripeapi"
 )
 
 // errUsage marks a command-line mistake: exit code 2.
@@ -28,6 +29,9 @@ func usageErr(format string, args ...any) error {
 type configFlags struct {
 	config, adapter, site string
 	json                  bool
+	// stripePerSecond, when set, limits the command's Stripe client to
+	// that many requests a second (batch work such as reconcile).
+	stripePerSecond float64
 }
 
 func (f *configFlags) add(cmd *cobra.Command, jsonOutput bool) {
@@ -95,7 +99,11 @@ func (f *configFlags) loadPaywall() (*cliPaywall, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &cliPaywall{Paywall: p, site: pick.site, client: client, parts: p.buildParts(client)}, nil
+	api := stripeapi.New(p.resolved.stripeKey, p.resolved.apiURL)
+	if f.stripePerSecond > 0 {
+		api = stripeapi.NewRateLimited(p.resolved.stripeKey, p.resolved.apiURL, f.stripePerSecond)
+	}
+	return &cliPaywall{Paywall: p, site: pick.site, client: client, parts: p.buildParts(client, api)}, nil
 }
 
 type foundPaywall struct {

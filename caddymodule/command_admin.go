@@ -13,7 +13,6 @@ import (
 	"github.com/caddy-paywall/caddy-paywall/internal/admin"
 	"github.com/caddy-paywall/caddy-paywall/internal/events"
 	"github.com/caddy-paywall/caddy-paywall/internal/reconcile"
-	"github.com/caddy-paywall/caddy-paywall/internal/stripeapi"
 )
 
 // adminCommands are the `caddy paywall` commands that work on a config's
@@ -300,7 +299,7 @@ func doctorCommand() *cobra.Command {
 }
 
 func reconcileCommand() *cobra.Command {
-	var f configFlags
+	f := configFlags{stripePerSecond: 25} // Stripe's test-mode limit
 	var since time.Duration
 	cmd := command("reconcile --since DURATION", "Applies payments, refunds and subscription changes the webhook missed",
 		"Lists the complete Checkout Sessions created in the last DURATION and fulfils any the store has not seen, then replays refunds, disputes and subscription events from Stripe's event log (kept 30 days) through the webhook's code path. At most 25 Stripe requests a second. Safe to run at any time, any number of times: it prints only what it changed.",
@@ -311,7 +310,6 @@ func reconcileCommand() *cobra.Command {
 			return nil
 		},
 		func(cmd *cobra.Command, pw *cliPaywall) error {
-			pw.applier.API = stripeapi.NewRateLimited(pw.resolved.stripeKey, pw.resolved.apiURL, 25)
 			rep, err := reconcile.Run(context.Background(), pw.applier, time.Now().Add(-since), cmd.OutOrStdout())
 			if f.json {
 				if jerr := admin.PrintJSON(cmd.OutOrStdout(), rep); jerr != nil {

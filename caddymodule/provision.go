@@ -54,7 +54,7 @@ func (p *Paywall) Provision(ctx caddy.Context) error {
 		return fmt.Errorf("paywall: %v", err)
 	}
 	p.redisKey = p.resolved.redisURL
-	parts := p.buildParts(client)
+	parts := p.buildParts(client, stripeapi.New(p.resolved.stripeKey, p.resolved.apiURL))
 
 	pageSet, err := pages.Load(p.Templates)
 	if err != nil {
@@ -119,12 +119,12 @@ type parts struct {
 	applier *events.Applier
 }
 
-// buildParts builds the store, the Stripe client and the event applier
-// from a resolved config. It contacts neither Redis nor Stripe.
-func (p *Paywall) buildParts(rc redis.UniversalClient) parts {
+// buildParts builds the store and the event applier from a resolved
+// config, around the Stripe client given. It contacts neither Redis nor
+// Stripe.
+func (p *Paywall) buildParts(rc redis.UniversalClient, api stripeapi.API) parts {
 	st := store.New(rc, p.KeyPrefix)
 	st.SetMinReplicas(p.RedisMinReplicas)
-	api := stripeapi.New(p.resolved.stripeKey, p.resolved.apiURL)
 	return parts{store: st, api: api, applier: &events.Applier{
 		Store:    st,
 		API:      api,

@@ -33,8 +33,9 @@ type Report struct {
 	Applied   int `json:"applied"`   // of which this run applied
 }
 
-// Run reconciles what happened since `since`. The applier's client should
-// be rate limited (stripeapi.RateLimited) to stay inside Stripe's limits.
+// Run reconciles what happened since `since`. The applier should be built
+// with a rate-limited client (stripeapi.NewRateLimited) to stay inside
+// Stripe's limits: every fetch an applied event makes goes through it.
 func Run(ctx context.Context, a *events.Applier, since time.Time, out io.Writer) (Report, error) {
 	var rep Report
 	if err := sessions(ctx, a, since, out, &rep); err != nil {
