@@ -3,33 +3,76 @@ package admin
 import (
 	"bytes"
 	"context"
-	"net/http"
-	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/stripe/stripe-go/v76"
+
+	"github.com/caddy-paywall/caddy-paywall/internal/events"
 	"github.com/caddy-paywall/caddy-paywall/internal/store"
-	"github.com/caddy-paywall/caddy-paywall/internal/stripeapi"
+	"github.com/caddy-paywall/caddy-paywall/internal/stripeapi/stripefake"
 )
 
 // setup fails loudly when Stripe answers without a signing secret: a
 // "success" without one leaves the operator with an endpoint nobody can
 // verify.
 func TestSetupWithoutSigningSecretFails(t *testing.T) {
-	stripe := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "application/json")
-		if r.Method == http.MethodGet {
-			_, _ = w.Write([]byte(`{"object":"list","url":"/v1/webhook_endpoints","data":[],"has_more":false}`))
-			return
-		}
-		_, _ = w.Write([]byte(`{"id":"we_nosecret","object":"webhook_endpoint","url":"https://shop.test/paywall/webhook","api_version":"2023-10-16"}`))
-	}))
-	defer stripe.Close()
+	fake := stripefake.New()
 	var out bytes.Buffer
-	err := Setup(context.Background(), stripeapi.New("sk_test_x", stripe.URL), "https://shop.test/paywall/webhook", &out)
-	if err == nil || !strings.Contains(err.Error(), "no signing secret") || !strings.Contains(err.Error(), "we_nosecret") {
-		t.Fatalf("setup without a secret: %v\n%s", err, out.String())
+	err := Setup(context.Background(), withoutSecrets{fake}, "https://shop.test/paywall/webhook", &out)
+	var created string
+	for ep := range fake.ListWebhookEndpoints(nil) {
+		created = ep.ID
+	}
+	if created == "" || err == nil || !strings.Contains(err.Error(), "no signing secret") || !strings.Contains(err.Error(), created) {
+		t.Fatalf("setup without a secret (endpoint %q): %v\n%s", created, err, out.String())
+	}
+}
+
+// withoutSecrets is a Stripe that creates endpoints but returns no
+// signing secret.
+type withoutSecrets struct{ *stripefake.Stripe }
+
+func (w withoutSecrets) CreateWebhookEndpoint(p *stripe.WebhookEndpointParams) (*stripe.WebhookEndpoint, error) {
+	ep, err := w.Stripe.CreateWebhookEndpoint(p)
+	if ep != nil {
+		ep.Secret = ""
+	}
+	return ep, err
+}
+
+// setup creates an endpoint for the URL with the pinned API version and
+// exactly the events the gateway handles, prints its secret, and names
+// the older endpoints for the same URL (and only those) to delete.
+func TestSetupCreatesEndpointAndNamesOlderOnes(t *testing.T) {
+	fake := stripefake.New()
+	fake.Put(
+		`{"id":"we_older","object":"webhook_endpoint","url":"https://shop.test/paywall/webhook/","api_version":"2020-08-27","status":"enabled"}`,
+		`{"id":"we_elsewhere","object":"webhook_endpoint","url":"https://other.test/paywall/webhook","status":"enabled"}`,
+	)
+	var out bytes.Buffer
+	if err := Setup(context.Background(), fake, "https://shop.test/paywall/webhook", &out); err != nil {
+		t.Fatal(err)
+	}
+	var created *stripe.WebhookEndpointParams
+	for _, c := range fake.Calls() {
+		if c.Method == "CreateWebhookEndpoint" {
+			created = c.Params.(*stripe.WebhookEndpointParams)
+		}
+	}
+	if created == nil || *created.URL != "https://shop.test/paywall/webhook" || *created.APIVersion != events.PinnedAPIVersion ||
+		joinPtrs(created.EnabledEvents) != strings.Join(events.Types, ",") {
+		t.Fatalf("created with %+v", created)
+	}
+	got := out.String()
+	for _, want := range []string{"created webhook endpoint we_", "whsec_", "an older endpoint we_older (API version 2020-08-27) also points here"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("output lacks %q:\n%s", want, got)
+		}
+	}
+	if strings.Contains(got, "we_elsewhere") {
+		t.Errorf("named an endpoint for another URL:\n%s", got)
 	}
 }
 
@@ -59,4 +102,12 @@ func TestReportsEscapeAndFormatTimes(t *testing.T) {
 	if v := AuditViews([]store.AuditEntry{{Time: at}}); v[0].Time != "2026-11-30T03:14:20Z" {
 		t.Errorf("JSON audit time %q", v[0].Time)
 	}
+}
+
+func joinPtrs(ss []*string) string {
+	var out []string
+	for _, s := range ss {
+		out = append(out, *s)
+	}
+	return strings.Join(out, ",")
 }

@@ -2,7 +2,6 @@ package console_test
 
 import (
 	"context"
-	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -12,14 +11,12 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
-	"github.com/stripe/stripe-go/v76"
-	stripeclient "github.com/stripe/stripe-go/v76/client"
 
 	"github.com/caddy-paywall/caddy-paywall/internal/console"
 	"github.com/caddy-paywall/caddy-paywall/internal/events"
 	"github.com/caddy-paywall/caddy-paywall/internal/gateway"
 	"github.com/caddy-paywall/caddy-paywall/internal/store"
-	"github.com/caddy-paywall/caddy-paywall/internal/stripeapi"
+	"github.com/caddy-paywall/caddy-paywall/internal/stripeapi/stripefake"
 	"github.com/caddy-paywall/caddy-paywall/internal/testenv"
 )
 
@@ -50,10 +47,14 @@ func newFixture(t *testing.T, redisURL string) *fixture {
 	rc := redis.NewClient(opt)
 	t.Cleanup(func() { rc.Close() })
 	st := store.New(rc, testenv.UniquePrefix())
-	// The console never calls Stripe: a closed port.
-	api := stripeapi.Wrap(stripeclient.New("sk_test_123", &stripe.Backends{API: stripe.GetBackendWithConfig(stripe.APIBackend,
-		&stripe.BackendConfig{URL: stripe.String(fmt.Sprintf("http://127.0.0.1:%d", testenv.FreePort(t))),
-			MaxNetworkRetries: stripe.Int64(0), LeveledLogger: &stripe.LeveledLogger{Level: stripe.LevelNull}})}))
+	// The console never calls Stripe: an empty fake, whose calls the
+	// fixture's cleanup checks.
+	api := stripefake.New()
+	t.Cleanup(func() {
+		if calls := api.Calls(); len(calls) > 0 {
+			t.Errorf("the console called Stripe: %+v", calls)
+		}
+	})
 	products := []gateway.Product{{ID: "pro", Name: "Pro articles", Prices: []string{"price_pro"}, Mode: "payment"}, {ID: "course", Prices: []string{"price_course"}, Mode: "subscription"}}
 	gw, err := gateway.New(gateway.Config{BasePath: "/paywall", Products: products,
 		WebhookSecrets: []string{"whsec_test"}, SessionSecret: sessionSecret},

@@ -49,6 +49,9 @@ type fixtureOpts struct {
 	noStripe bool
 	// stripeURL, when set, is the Stripe the gateway talks to.
 	stripeURL string
+	// api, when set, is the Stripe client itself (a stripefake): nothing
+	// goes over HTTP and there is no recorder.
+	api stripeapi.API
 	// products replace testProducts; tax sets automatic_tax and
 	// tax_id_collection.
 	products []Product
@@ -71,19 +74,23 @@ func newFixture(t testing.TB, o fixtureOpts) *fixture {
 	client := redis.NewClient(opt)
 	t.Cleanup(func() { client.Close() })
 	st := store.New(client, testenv.UniquePrefix())
-	stripeURL := fmt.Sprintf("http://127.0.0.1:%d", testenv.FreePort(t))
+	var rec *stripeRecorder
+	var api stripeapi.API
 	switch {
-	case o.stripeURL != "":
-		stripeURL = o.stripeURL
-	case !o.noStripe:
-		stripeURL = testenv.StripeURL(t)
-	}
-	rec := newStripeRecorder(t, stripeURL)
-	api := stripeapi.New("sk_test_123", rec.URL)
-	if o.noStripe { // fail fast: no network retries against the closed port
+	case o.api != nil:
+		api = o.api
+	case o.noStripe: // fail fast: no network retries against a closed port
+		rec = newStripeRecorder(t, fmt.Sprintf("http://127.0.0.1:%d", testenv.FreePort(t)))
 		api = stripeapi.Wrap(stripeclient.New("sk_test_123", &stripe.Backends{API: stripe.GetBackendWithConfig(stripe.APIBackend,
 			&stripe.BackendConfig{URL: stripe.String(rec.URL), MaxNetworkRetries: stripe.Int64(0),
 				LeveledLogger: &stripe.LeveledLogger{Level: stripe.LevelNull}})}))
+	default:
+		stripeURL := o.stripeURL
+		if stripeURL == "" {
+			stripeURL = testenv.StripeURL(t)
+		}
+		rec = newStripeRecorder(t, stripeURL)
+		api = stripeapi.New("sk_test_123", rec.URL)
 	}
 	products := testProducts
 	if o.products != nil {

@@ -7,11 +7,13 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
+	"github.com/stripe/stripe-go/v76"
+
 	"github.com/caddy-paywall/caddy-paywall/internal/store"
+	"github.com/caddy-paywall/caddy-paywall/internal/stripeapi/stripefake"
 )
 
 // hostileReturns are paths a browser reads as another host, or that carry
@@ -24,8 +26,8 @@ var hostileReturns = []string{
 // Every URL the gateway builds from a request stays on the site: each
 // place is named here, and each is given every hostile return path.
 func TestEveryBuiltURLIsSameOrigin(t *testing.T) {
-	fake := newSameOriginStripe(t)
-	f := newFixture(t, fixtureOpts{stripeURL: fake.srv.URL})
+	fake := sameOriginStripe()
+	f := newFixture(t, fixtureOpts{api: fake})
 	now := time.Now()
 	if _, err := f.store.Grant(context.Background(), store.GrantRequest{
 		Meta: store.Meta{Cause: "test", Created: now.Unix(), Now: now},
@@ -105,9 +107,9 @@ func TestEveryBuiltURLIsSameOrigin(t *testing.T) {
 			if w.Code != http.StatusSeeOther {
 				t.Fatalf("portal: %d %s", w.Code, w.Body)
 			}
-			u, err := url.Parse(fake.lastReturnURL())
+			u, err := url.Parse(lastPortalReturnURL(fake))
 			if err != nil || u.Host != "shop.test" {
-				t.Fatalf("portal return_url %q is not on the site", fake.lastReturnURL())
+				t.Fatalf("portal return_url %q is not on the site", lastPortalReturnURL(fake))
 			}
 			return u.RequestURI()
 		}},
@@ -181,42 +183,26 @@ func hrefContaining(body, part string) string {
 	return ""
 }
 
-// sameOriginStripe answers the two calls these pages make: a paid
-// Checkout Session of alice's, and a Billing Portal session whose
-// return_url it keeps.
-type sameOriginStripe struct {
-	srv *httptest.Server
-	mu  sync.Mutex
-	ret string
+// sameOriginStripe is a Stripe with a paid Checkout Session of alice's,
+// the one the success page reads.
+func sameOriginStripe() *stripefake.Stripe {
+	fake := stripefake.New()
+	fake.Put(map[string]any{
+		"id": "cs_sameorigin", "object": "checkout.session", "status": "complete", "payment_status": "paid",
+		"mode": "payment", "client_reference_id": "alice", "payment_intent": "pi_sameorigin",
+		"metadata": map[string]string{"paywall_user": "alice", "paywall_product": "pro"},
+	})
+	return fake
 }
 
-func newSameOriginStripe(t *testing.T) *sameOriginStripe {
-	s := &sameOriginStripe{}
-	s.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "application/json")
-		switch {
-		case r.Method == http.MethodGet && strings.HasPrefix(r.URL.Path, "/v1/checkout/sessions/"):
-			_ = json.NewEncoder(w).Encode(map[string]any{
-				"id": "cs_sameorigin", "object": "checkout.session", "status": "complete", "payment_status": "paid",
-				"mode": "payment", "client_reference_id": "alice", "payment_intent": "pi_sameorigin",
-				"metadata": map[string]string{"paywall_user": "alice", "paywall_product": "pro"},
-			})
-		case r.Method == http.MethodPost && r.URL.Path == "/v1/billing_portal/sessions":
-			_ = r.ParseForm()
-			s.mu.Lock()
-			s.ret = r.PostForm.Get("return_url")
-			s.mu.Unlock()
-			_ = json.NewEncoder(w).Encode(map[string]any{"id": "bps_1", "object": "billing_portal.session", "url": "https://billing.test/p"})
-		default:
-			http.NotFound(w, r)
+// lastPortalReturnURL is the return_url of the last Billing Portal
+// session asked for.
+func lastPortalReturnURL(fake *stripefake.Stripe) string {
+	ret := ""
+	for _, c := range fake.Calls() {
+		if p, ok := c.Params.(*stripe.BillingPortalSessionParams); ok && c.Method == "CreatePortalSession" && p.ReturnURL != nil {
+			ret = *p.ReturnURL
 		}
-	}))
-	t.Cleanup(s.srv.Close)
-	return s
-}
-
-func (s *sameOriginStripe) lastReturnURL() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.ret
+	}
+	return ret
 }
