@@ -3,7 +3,6 @@ package gateway
 import (
 	"bytes"
 	"context"
-	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -14,8 +13,6 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
-	"github.com/stripe/stripe-go/v76"
-	stripeclient "github.com/stripe/stripe-go/v76/client"
 
 	"github.com/caddy-paywall/caddy-paywall/internal/events"
 	"github.com/caddy-paywall/caddy-paywall/internal/store"
@@ -44,9 +41,6 @@ type fixture struct {
 type fixtureOpts struct {
 	redisURL   string
 	allowStore bool
-	// noStripe points the client at a closed port instead of stripe-mock
-	// (fuzzing: each fuzz worker would otherwise start its own).
-	noStripe bool
 	// stripeURL, when set, is the Stripe the gateway talks to.
 	stripeURL string
 	// api, when set, is the Stripe client itself (a stripefake): nothing
@@ -59,7 +53,8 @@ type fixtureOpts struct {
 }
 
 // newFixture builds a Gateway on a real Redis (its own key prefix) and
-// stripe-mock, with a recorder in between that keeps what was sent.
+// stripe-mock (or o.stripeURL), with a recorder in between that keeps what
+// was sent; or on o.api, a fake Stripe.
 func newFixture(t testing.TB, o fixtureOpts) *fixture {
 	t.Helper()
 	if o.redisURL == "" {
@@ -75,16 +70,8 @@ func newFixture(t testing.TB, o fixtureOpts) *fixture {
 	t.Cleanup(func() { client.Close() })
 	st := store.New(client, testenv.UniquePrefix())
 	var rec *stripeRecorder
-	var api stripeapi.API
-	switch {
-	case o.api != nil:
-		api = o.api
-	case o.noStripe: // fail fast: no network retries against a closed port
-		rec = newStripeRecorder(t, fmt.Sprintf("http://127.0.0.1:%d", testenv.FreePort(t)))
-		api = stripeapi.Wrap(stripeclient.New("sk_test_123", &stripe.Backends{API: stripe.GetBackendWithConfig(stripe.APIBackend,
-			&stripe.BackendConfig{URL: stripe.String(rec.URL), MaxNetworkRetries: stripe.Int64(0),
-				LeveledLogger: &stripe.LeveledLogger{Level: stripe.LevelNull}})}))
-	default:
+	api := o.api
+	if api == nil {
 		stripeURL := o.stripeURL
 		if stripeURL == "" {
 			stripeURL = testenv.StripeURL(t)

@@ -3,6 +3,7 @@ package gateway
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -10,6 +11,7 @@ import (
 	"time"
 
 	"github.com/caddy-paywall/caddy-paywall/internal/store"
+	"github.com/caddy-paywall/caddy-paywall/internal/stripeapi/stripefake"
 )
 
 // sellingProducts: a subscription with two prices and a trial, and a
@@ -269,7 +271,9 @@ func TestPortalForOneTimeBuyer(t *testing.T) {
 
 // When Stripe does not answer, the pay page still offers distinct choices.
 func TestPayPagePricesUnknown(t *testing.T) {
-	f := newFixture(t, fixtureOpts{products: sellingProducts, noStripe: true})
+	down := stripefake.New()
+	down.Fail("GetPrice", errors.New("dial tcp 127.0.0.1:1: connection refused"))
+	f := newFixture(t, fixtureOpts{products: sellingProducts, api: down})
 	w := newBrowser().do(t, f.endpoint("alice"), httptest.NewRequest(http.MethodGet, "/paywall/pay?product=club", nil))
 	if w.Code != http.StatusOK {
 		t.Fatalf("pay page: %d %s", w.Code, w.Body)

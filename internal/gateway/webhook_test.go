@@ -16,6 +16,7 @@ import (
 
 	"github.com/stripe/stripe-go/v76/webhook"
 
+	"github.com/caddy-paywall/caddy-paywall/internal/stripeapi/stripefake"
 	"github.com/caddy-paywall/caddy-paywall/internal/testenv"
 )
 
@@ -268,7 +269,7 @@ func TestWebhookMethod(t *testing.T) {
 // A webhook body that trickles in cannot hold the connection: the webhook
 // has its own read deadline, and answers 408 when it passes.
 func TestWebhookSlowBodyTimesOut(t *testing.T) {
-	f := newFixture(t, fixtureOpts{noStripe: true})
+	f := newFixture(t, fixtureOpts{api: stripefake.New()})
 	f.gw.webhookReadTimeout = 300 * time.Millisecond
 	srv := httptest.NewServer(http.HandlerFunc(f.endpoint("")))
 	t.Cleanup(srv.Close)
