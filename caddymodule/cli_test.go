@@ -13,8 +13,8 @@ import (
 	"testing"
 
 	"github.com/stripe/stripe-go/v76"
-	"github.com/stripe/stripe-go/v76/client"
 
+	"github.com/caddy-paywall/caddy-paywall/internal/stripeapi"
 	"github.com/caddy-paywall/caddy-paywall/internal/stripestub"
 	"github.com/caddy-paywall/caddy-paywall/internal/testenv"
 )
@@ -236,8 +236,7 @@ func TestCLISetupDoctorReconcile(t *testing.T) {
 	e.expect(0, "API version 2023-10-16", "doctor")
 
 	// A payment whose webhook never arrived (the stand-in has no webhook URL).
-	api := client.New("sk_test_cli", &stripe.Backends{API: stripe.GetBackendWithConfig(stripe.APIBackend, &stripe.BackendConfig{URL: stripe.String(e.stubURL)})})
-	cs, err := api.CheckoutSessions.New(&stripe.CheckoutSessionParams{
+	cs, err := stripeapi.New("sk_test_cli", e.stubURL).CreateCheckoutSession(&stripe.CheckoutSessionParams{
 		Mode: stripe.String("payment"), ClientReferenceID: stripe.String("dave"),
 		LineItems:  []*stripe.CheckoutSessionLineItemParams{{Price: stripe.String("price_pro"), Quantity: stripe.Int64(1)}},
 		SuccessURL: stripe.String("https://shop.example.com/s"), CancelURL: stripe.String("https://shop.example.com/c"),
