@@ -65,3 +65,6 @@ func ParseDuration(s string) (time.Duration, error) {
 	b.WriteString(s[start:])
 	return time.ParseDuration(b.String())
 }
+
+// Std is d as a time.Duration.
+func (d Duration) Std() time.Duration { return time.Duration(d) }

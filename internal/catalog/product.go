@@ -4,7 +4,10 @@
 // console and the CLI) reads this one type.
 package catalog
 
-import "time"
+import (
+	"slices"
+	"time"
+)
 
 // Product is one thing for sale and the paths it gates.
 type Product struct {
@@ -103,3 +106,13 @@ func (p Product) TrialDays() int64 { return int64(time.Duration(p.Trial) / Day) 
 
 // Day is the unit trials are counted in.
 const Day = 24 * time.Hour
+
+// ChoosePrice is the Price a visitor chose for p: one of p's prices, the
+// first when none was chosen; false when chosen is not p's.
+func (p Product) ChoosePrice(chosen string) (string, bool) {
+	prices := p.AllPrices()
+	if chosen == "" && len(prices) > 0 {
+		return prices[0], true
+	}
+	return chosen, chosen != "" && slices.Contains(prices, chosen)
+}
