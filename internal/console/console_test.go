@@ -12,6 +12,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/caddy-paywall/caddy-paywall/internal/catalog"
 	"github.com/caddy-paywall/caddy-paywall/internal/console"
 	"github.com/caddy-paywall/caddy-paywall/internal/events"
 	"github.com/caddy-paywall/caddy-paywall/internal/gateway"
@@ -55,7 +56,7 @@ func newFixture(t *testing.T, redisURL string) *fixture {
 			t.Errorf("the console called Stripe: %+v", calls)
 		}
 	})
-	products := []gateway.Product{{ID: "pro", Name: "Pro articles", Prices: []string{"price_pro"}, Mode: "payment"}, {ID: "course", Prices: []string{"price_course"}, Mode: "subscription"}}
+	products := catalog.Catalog{{ID: "pro", Name: "Pro articles", Prices: []string{"price_pro"}, Mode: "payment"}, {ID: "course", Prices: []string{"price_course"}, Mode: "subscription"}}
 	gw, err := gateway.New(gateway.Config{BasePath: "/paywall", Products: products,
 		WebhookSecrets: []string{"whsec_test"}, SessionSecret: sessionSecret},
 		gateway.Deps{Store: st, API: api, Applier: &events.Applier{Store: st, API: api}})
@@ -63,7 +64,7 @@ func newFixture(t *testing.T, redisURL string) *fixture {
 		t.Fatal(err)
 	}
 	c, err := console.New(console.Config{Admins: []string{"alice", "carol"}, BasePath: "/paywall",
-		Products: []console.Product{{ID: "pro", Name: "Pro articles"}, {ID: "course"}}, Store: st})
+		Products: catalog.Catalog{{ID: "pro", Name: "Pro articles"}, {ID: "course"}}, Store: st})
 	if err != nil {
 		t.Fatal(err)
 	}

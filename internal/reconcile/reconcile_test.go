@@ -12,6 +12,7 @@ import (
 	"github.com/redis/go-redis/v9"
 	"github.com/stripe/stripe-go/v76"
 
+	"github.com/caddy-paywall/caddy-paywall/internal/catalog"
 	"github.com/caddy-paywall/caddy-paywall/internal/events"
 	"github.com/caddy-paywall/caddy-paywall/internal/reconcile"
 	"github.com/caddy-paywall/caddy-paywall/internal/store"
@@ -41,7 +42,7 @@ func newWorld(t *testing.T) world {
 	st := store.New(rc, testenv.UniquePrefix())
 	fake := stripefake.New()
 	return world{stripe: fake, store: st, applier: &events.Applier{Store: st, API: fake,
-		Products: []events.Product{{ID: "pro", Prices: []string{"price_pro"}, Mode: "payment"}}}}
+		Products: catalog.Catalog{{ID: "pro", Prices: []string{"price_pro"}, Mode: "payment"}}}}
 }
 
 func (w world) holds(t *testing.T, user, product string) bool {
