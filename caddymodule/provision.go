@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"net/textproto"
-	"net/url"
 	"strings"
 	"time"
 
@@ -16,7 +15,6 @@ import (
 	"github.com/caddy-paywall/caddy-paywall/internal/events"
 	"github.com/caddy-paywall/caddy-paywall/internal/gateway"
 	"github.com/caddy-paywall/caddy-paywall/internal/pages"
-	"github.com/caddy-paywall/caddy-paywall/internal/paths"
 	"github.com/caddy-paywall/caddy-paywall/internal/store"
 	"github.com/caddy-paywall/caddy-paywall/internal/stripeapi"
 )
@@ -32,11 +30,6 @@ func (p *Paywall) Provision(ctx caddy.Context) error {
 		return err
 	}
 
-	gates, err := p.compileGates()
-	if err != nil {
-		return err
-	}
-	p.gates = gates
 	p.productValues = make(map[string]any, len(p.Products))
 	for _, pr := range p.Products {
 		p.productValues[pr.ID] = pr.ID
@@ -45,7 +38,6 @@ func (p *Paywall) Provision(ctx caddy.Context) error {
 	if field, ok := cutHeaderPlaceholder(p.userPlaceholder); ok {
 		p.userHeader = field
 	}
-	p.loginPath = loginPath(p.LoginURL)
 	if err := p.provisionIdentity(ctx.GetMetricsRegistry()); err != nil {
 		return err
 	}
@@ -87,8 +79,11 @@ func (p *Paywall) Provision(ctx caddy.Context) error {
 		AutomaticTax:      p.AutomaticTax,
 		TaxIDCollection:   p.TaxIDCollection,
 		StandIn:           stripeapi.IsStandIn(p.resolved.apiURL),
+		Shadow:            p.Shadow,
+		LoginURL:          p.LoginURL,
 	}, gateway.Deps{
-		Store: parts.store, Reader: reader,
+		Identity: gateIdentity{p},
+		Store:    parts.store, Reader: reader,
 		API: parts.api, Applier: parts.applier, Pages: pageSet, Log: p.logger,
 		Meter: p.freeViewMeter(client), Crawlers: verifier,
 		OnWebhook: p.webhookDone, Console: console, Tally: p.tally,
@@ -204,22 +199,6 @@ func (p *Paywall) Cleanup() error {
 	return nil
 }
 
-func (p *Paywall) compileGates() (paths.Gates, error) {
-	gates := make(paths.Gates, 0, len(p.Products))
-	for _, pr := range p.Products {
-		in, err := paths.Compile(pr.Paths)
-		if err != nil {
-			return nil, fmt.Errorf("paywall: product %q: paths: %v", pr.ID, err)
-		}
-		ex, err := paths.Compile(pr.Except)
-		if err != nil {
-			return nil, fmt.Errorf("paywall: product %q: except: %v", pr.ID, err)
-		}
-		gates = append(gates, paths.NewGate(pr.ID, in, ex))
-	}
-	return gates, nil
-}
-
 // singlePlaceholder returns "x" for "{x}", so the hot path can ask the
 // replacer for one value instead of scanning a template.
 func singlePlaceholder(s string) string {
@@ -237,16 +216,4 @@ func cutHeaderPlaceholder(name string) (string, bool) {
 		return "", false
 	}
 	return textproto.CanonicalMIMEHeaderKey(field), true
-}
-
-// loginPath is the path of a same-site login_url, which is never gated.
-func loginPath(loginURL string) string {
-	if i := strings.IndexAny(loginURL, "?#"); i >= 0 {
-		loginURL = loginURL[:i]
-	}
-	u, err := url.Parse(loginURL)
-	if err != nil || u.Host != "" || !strings.HasPrefix(u.Path, "/") {
-		return ""
-	}
-	return u.Path
 }

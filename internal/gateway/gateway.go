@@ -17,6 +17,7 @@ import (
 	"github.com/caddy-paywall/caddy-paywall/internal/events"
 	"github.com/caddy-paywall/caddy-paywall/internal/meter"
 	"github.com/caddy-paywall/caddy-paywall/internal/pages"
+	"github.com/caddy-paywall/caddy-paywall/internal/paths"
 	"github.com/caddy-paywall/caddy-paywall/internal/store"
 	"github.com/caddy-paywall/caddy-paywall/internal/tally"
 )
@@ -37,6 +38,11 @@ type Config struct {
 	// StandIn: the Stripe API is a stand-in (stripe_api_url), so the
 	// pages do not claim Stripe.
 	StandIn bool
+	// Shadow: requests are decided as usual but all go on (shadow on).
+	Shadow bool
+	// LoginURL is login_url as written (placeholders unresolved): its
+	// path, on this site, is never gated.
+	LoginURL string
 }
 
 // Entitlements reads a user's grants: the store, or a cache in front of it.
@@ -46,14 +52,19 @@ type Entitlements interface {
 
 // Gateway decides gated requests and serves the paywall's endpoints.
 type Gateway struct {
-	cfg      Config
-	store    *store.Store
-	reader   Entitlements
-	api      *client.API
-	applier  *events.Applier
-	sessions *cookieSessions
-	pages    *pages.Set
-	prices   *priceCache
+	cfg   Config
+	gates paths.Gates // each product's paths, compiled
+	// loginPath is the login page's path, never gated ("" for none, or
+	// one on another site).
+	loginPath string
+	identity  Identity
+	store     *store.Store
+	reader    Entitlements
+	api       *client.API
+	applier   *events.Applier
+	sessions  *cookieSessions
+	pages     *pages.Set
+	prices    *priceCache
 	// checkouts limits Checkout Session creation per user.
 	checkouts *userLimiter
 	// webhookReadTimeout bounds reading a webhook's body.
@@ -82,6 +93,8 @@ type Deps struct {
 	Meter *meter.Meter
 	// Crawlers verifies search crawlers; nil lets none in.
 	Crawlers *crawlers.Verifier
+	// Identity tells Check who is signed in; nil: nobody ever is.
+	Identity Identity
 	// OnWebhook, when set, is told what each webhook delivery did
 	// (metrics, the console's counters).
 	OnWebhook func(WebhookResult)
@@ -100,14 +113,21 @@ func New(cfg Config, d Deps) (*Gateway, error) {
 	if err != nil {
 		return nil, err
 	}
+	gates, err := compileGates(cfg.Products)
+	if err != nil {
+		return nil, err
+	}
 	g := &Gateway{
-		cfg: cfg, store: d.Store, reader: d.Reader, api: d.API, applier: d.Applier,
+		cfg: cfg, gates: gates, loginPath: loginPath(cfg.LoginURL), identity: d.Identity, store: d.Store, reader: d.Reader, api: d.API, applier: d.Applier,
 		sessions: sess, pages: d.Pages, log: d.Log, now: d.Now,
 		meter: d.Meter, freeViews: freeViewLimits(cfg.Products), crawlers: d.Crawlers,
 		onWebhook: d.OnWebhook, console: d.Console, tally: d.Tally,
 	}
 	if g.reader == nil {
 		g.reader = d.Store
+	}
+	if g.identity == nil {
+		g.identity = nobody{}
 	}
 	if g.pages == nil {
 		g.pages = pages.Builtin()
