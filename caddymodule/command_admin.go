@@ -17,11 +17,15 @@ import (
 )
 
 // adminCommands are the `caddy paywall` commands that work on a config's
-// Redis and Stripe account.
+// Redis and Stripe account, in the order adminNames lists them.
 func adminCommands() []*cobra.Command {
 	return []*cobra.Command{grantCommand(), revokeCommand(), showCommand(), listCommand(),
-		reconcileCommand(), setupCommand(), triggerCommand(), doctorCommand()}
+		reconcileCommand(), setupCommand(), doctorCommand(), triggerCommand()}
 }
+
+// adminNames are the admin commands' names, for the usage line that
+// caddycmd.RegisterCommand takes before any command is built.
+var adminNames = []string{"grant", "revoke", "show", "list", "reconcile", "setup", "doctor", "trigger"}
 
 // command builds a subcommand that works on the config's paywall: it checks
 // the flags (check may be nil), loads the paywall, runs, and closes the
