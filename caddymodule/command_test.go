@@ -227,3 +227,22 @@ func TestCLIDemo(t *testing.T) {
 		t.Fatalf("the demo did not stop cleanly on Ctrl-C: %v\n%s", err, stderr.String())
 	}
 }
+
+// TestCommandFlags: every admin command takes the config flags `caddy
+// run` takes; those that print tables also take --json, the others not.
+func TestCommandFlags(t *testing.T) {
+	withJSON := map[string]bool{"show": true, "list": true, "doctor": true, "reconcile": true}
+	for _, cmd := range adminCommands() {
+		for _, flag := range []string{"config", "adapter", "site"} {
+			if cmd.Flags().Lookup(flag) == nil {
+				t.Errorf("%s has no --%s", cmd.Name(), flag)
+			}
+		}
+		if got := cmd.Flags().Lookup("json") != nil; got != withJSON[cmd.Name()] {
+			t.Errorf("%s: --json %v, want %v", cmd.Name(), got, withJSON[cmd.Name()])
+		}
+		if cmd.Short == "" || cmd.Long == "" || cmd.RunE == nil {
+			t.Errorf("%s lacks a summary, a description or a Run", cmd.Name())
+		}
+	}
+}
