@@ -29,6 +29,7 @@ import (
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
 
+	"github.com/caddy-paywall/caddy-paywall/internal/catalog"
 	"github.com/caddy-paywall/caddy-paywall/internal/store"
 	"github.com/caddy-paywall/caddy-paywall/internal/testenv"
 )
@@ -84,7 +85,7 @@ func benchPaywall(b *testing.B, configure ...func(*Paywall)) *Paywall {
 		KeyPrefix:            prefix,
 		User:                 "{http.request.header.X-User}",
 		LoginURL:             "/login?next={http.paywall.return_to}",
-		Products:             []Product{{ID: "pro", Name: "Pro", Price: "price_pro", Paths: []string{"/premium/*"}}},
+		Products:             catalog.Catalog{{ID: "pro", Name: "Pro", Price: "price_pro", Paths: []string{"/premium/*"}}},
 	}
 	for _, f := range configure {
 		f(p)

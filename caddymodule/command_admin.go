@@ -324,10 +324,7 @@ func doctorCommand() *cobra.Command {
 		},
 		JSON: &asJSON,
 		Run: func(cmd *cobra.Command, pw *cliPaywall) error {
-			d := admin.Doctor{Store: pw.store, API: pw.api, SecretKey: pw.resolved.stripeKey, BasePath: pw.BasePath, WebhookURL: url, AutomaticTax: pw.AutomaticTax}
-			for _, p := range pw.Products {
-				d.Products = append(d.Products, admin.DoctorProduct{ID: p.ID, Prices: p.allPrices(), Mode: p.Mode})
-			}
+			d := admin.Doctor{Store: pw.store, API: pw.api, SecretKey: pw.resolved.stripeKey, BasePath: pw.BasePath, WebhookURL: url, AutomaticTax: pw.AutomaticTax, Products: pw.Products}
 			if err := pw.doctorIdentity(&d, url, cmd.ErrOrStderr()); err != nil {
 				return err
 			}

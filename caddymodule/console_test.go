@@ -9,6 +9,8 @@ import (
 
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
+
+	"github.com/caddy-paywall/caddy-paywall/internal/catalog"
 )
 
 const consoleHead = "paywall {\n" +
@@ -68,7 +70,7 @@ func TestConsoleProvisionAndCleanup(t *testing.T) {
 	p := &Paywall{StripeSecretKey: "sk_test_1", StripeWebhookSecrets: []string{"whsec_1"},
 		SessionSecret: "0123456789abcdef0123456789abcdef", StripeAPIURL: "http://127.0.0.1:1",
 		Redis: "redis://127.0.0.1:1/0", Console: &ConsoleConfig{Admins: []string{"alice"}},
-		Products: []Product{{ID: "pro", Price: "price_1", Paths: []string{"/p/*"}}}}
+		Products: catalog.Catalog{{ID: "pro", Price: "price_1", Paths: []string{"/p/*"}}}}
 	ctx, cancel := caddy.NewContext(caddy.Context{Context: context.Background()})
 	defer cancel()
 	if err := p.Provision(ctx); err != nil {

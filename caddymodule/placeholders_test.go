@@ -10,6 +10,7 @@ import (
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 	"github.com/redis/go-redis/v9"
 
+	"github.com/caddy-paywall/caddy-paywall/internal/catalog"
 	"github.com/caddy-paywall/caddy-paywall/internal/store"
 	"github.com/caddy-paywall/caddy-paywall/internal/testenv"
 )
@@ -30,7 +31,7 @@ func TestPassSetsPlaceholdersAndHeaders(t *testing.T) {
 		KeyPrefix:            prefix,
 		User:                 "{http.request.header.X-User}",
 		EntitlementCache:     &CacheConfig{Off: true}, // every request reads Redis: no wait for the subscription
-		Products: []Product{
+		Products: catalog.Catalog{
 			{ID: "pro", Name: "Pro", Price: "price_pro", Paths: []string{"/premium/*"}},
 			{ID: "course", Name: "Course", Price: "price_course", Paths: []string{"/premium/course/*"}},
 		},

@@ -15,6 +15,7 @@ import (
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
 
+	"github.com/caddy-paywall/caddy-paywall/internal/catalog"
 	"github.com/caddy-paywall/caddy-paywall/internal/store"
 	"github.com/caddy-paywall/caddy-paywall/internal/testenv"
 )
@@ -48,7 +49,7 @@ func BenchmarkServeHTTPWhoami(b *testing.B) {
 		KeyPrefix:            prefix,
 		Whoami:               &WhoamiConfig{URL: idp.URL + "/account/", Cookies: []string{"sessionid"}, UserRegex: `Signed in as <b>([^<]+)</b>`},
 		LoginURL:             "/login?next={http.paywall.return_to}",
-		Products:             []Product{{ID: "pro", Name: "Pro", Price: "price_pro", Paths: []string{"/premium/*"}}},
+		Products:             catalog.Catalog{{ID: "pro", Name: "Pro", Price: "price_pro", Paths: []string{"/premium/*"}}},
 	}
 	ctx, cancel := caddy.NewContext(caddy.Context{Context: context.Background()})
 	b.Cleanup(cancel)
