@@ -91,7 +91,7 @@ func (f *configFlags) loadPaywall() (*cliPaywall, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &cliPaywall{Paywall: p, site: pick.site, client: client, parts: p.buildParts(client)}, nil
+	return &cliPaywall{Paywall: p, site: pick.site, client: client, parts: p.buildParts(p.newStore(client), nil)}, nil
 }
 
 type foundPaywall struct {

@@ -37,9 +37,6 @@ type Config struct {
 	// StandIn: the Stripe API is a stand-in (stripe_api_url), so the
 	// pages do not claim Stripe.
 	StandIn bool
-	// FreeViews are the products' free views (product id -> limit);
-	// counted by Deps.Meter.
-	FreeViews map[string]meter.Limit
 }
 
 // Entitlements reads a user's grants: the store, or a cache in front of it.
@@ -64,15 +61,11 @@ type Gateway struct {
 	log                *zap.Logger
 	now                func() time.Time
 	meter              *meter.Meter
+	freeViews          map[string]meter.Limit // the products' free views, by product id
 	crawlers           *crawlers.Verifier
-
-	// OnWebhook, when set, is told what each webhook delivery did
-	// (metrics).
-	OnWebhook func(WebhookResult)
-	// Console, when set, serves base_path/console (see console.go).
-	Console Console
-	// Tally, when set, counts pay pages shown and checkouts started.
-	Tally *tally.Tally
+	onWebhook          func(WebhookResult)
+	console            Console
+	tally              *tally.Tally
 }
 
 // Deps are the parts a Gateway works with.
@@ -89,6 +82,13 @@ type Deps struct {
 	Meter *meter.Meter
 	// Crawlers verifies search crawlers; nil lets none in.
 	Crawlers *crawlers.Verifier
+	// OnWebhook, when set, is told what each webhook delivery did
+	// (metrics, the console's counters).
+	OnWebhook func(WebhookResult)
+	// Console, when set, serves base_path/console (see console.go).
+	Console Console
+	// Tally, when set, counts pay pages shown and checkouts started.
+	Tally *tally.Tally
 }
 
 // New builds a Gateway. It does not contact Redis or Stripe.
@@ -103,7 +103,8 @@ func New(cfg Config, d Deps) (*Gateway, error) {
 	g := &Gateway{
 		cfg: cfg, store: d.Store, reader: d.Reader, api: d.API, applier: d.Applier,
 		sessions: sess, pages: d.Pages, log: d.Log, now: d.Now,
-		meter: d.Meter, crawlers: d.Crawlers,
+		meter: d.Meter, freeViews: freeViewLimits(cfg.Products), crawlers: d.Crawlers,
+		onWebhook: d.OnWebhook, console: d.Console, tally: d.Tally,
 	}
 	if g.reader == nil {
 		g.reader = d.Store
@@ -120,10 +121,23 @@ func New(cfg Config, d Deps) (*Gateway, error) {
 	g.prices = newPriceCache(d.API, g.now)
 	g.checkouts = newUserLimiter(checkoutBurst, checkoutInterval, checkoutUsers)
 	g.webhookReadTimeout = webhookReadTimeout
-	if d.Applier.Changed == nil {
-		d.Applier.Changed = g.invalidate
-	}
 	return g, nil
+}
+
+// freeViewLimits are the products' free views, by product id; nil when
+// none has any.
+func freeViewLimits(products catalog.Catalog) map[string]meter.Limit {
+	var out map[string]meter.Limit
+	for _, p := range products {
+		if p.FreeViews == nil {
+			continue
+		}
+		if out == nil {
+			out = map[string]meter.Limit{}
+		}
+		out[p.ID] = meter.Limit{Views: p.FreeViews.Views, Per: p.FreeViews.Per.Std()}
+	}
+	return out
 }
 
 // invalidate drops a user from the entitlement cache at once, when there
