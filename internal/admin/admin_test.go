@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/caddy-paywall/caddy-paywall/internal/events"
 	"github.com/caddy-paywall/caddy-paywall/internal/store"
 	"github.com/caddy-paywall/caddy-paywall/internal/stripeapi"
 )
@@ -23,7 +24,7 @@ func TestSetupWithoutSigningSecretFails(t *testing.T) {
 			_, _ = w.Write([]byte(`{"object":"list","url":"/v1/webhook_endpoints","data":[],"has_more":false}`))
 			return
 		}
-		_, _ = w.Write([]byte(`{"id":"we_nosecret","object":"webhook_endpoint","url":"https://shop.test/paywall/webhook","api_version":"2023-10-16"}`))
+		_, _ = w.Write([]byte(`{"id":"we_nosecret","object":"webhook_endpoint","url":"https://shop.test/paywall/webhook","api_version":"` + events.PinnedAPIVersion + `"}`))
 	}))
 	defer stripe.Close()
 	var out bytes.Buffer
