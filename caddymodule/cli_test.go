@@ -233,7 +233,7 @@ func TestCLISetupDoctorReconcile(t *testing.T) {
 		t.Fatalf("doctor did not check Redis and the prices:\n%s", out)
 	}
 	e.expect(0, "whsec_", "setup", "--url", "https://shop.example.com/paywall/webhook")
-	e.expect(0, "API version 2023-10-16", "doctor")
+	e.expect(0, "API version "+stripe.APIVersion, "doctor")
 
 	// A payment whose webhook never arrived (the stand-in has no webhook URL).
 	api := client.New("sk_test_cli", &stripe.Backends{API: stripe.GetBackendWithConfig(stripe.APIBackend, &stripe.BackendConfig{URL: stripe.String(e.stubURL)})})

@@ -1,8 +1,6 @@
 package caddymodule
 
 import (
-	"bytes"
-	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -17,7 +15,6 @@ import (
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/caddyconfig"
 	_ "github.com/caddyserver/caddy/v2/modules/standard"
-	"github.com/stripe/stripe-go/v76/webhook"
 
 	"github.com/caddy-paywall/caddy-paywall/internal/testenv"
 )
@@ -40,11 +37,6 @@ func upstreamApp(t *testing.T) *httptest.Server {
 	}))
 	t.Cleanup(srv.Close)
 	return srv
-}
-
-// signFor signs a webhook body as Stripe does.
-func signFor(payload, secret string) string {
-	return webhook.GenerateTestSignedPayload(&webhook.UnsignedPayload{Payload: []byte(payload), Secret: secret}).Header
 }
 
 // startCaddy runs a real Caddy server in this process from a Caddyfile.
@@ -166,24 +158,13 @@ func TestEndToEnd(t *testing.T) {
 	}
 
 	// Stripe's signed webhook records the payment.
-	evt, _ := json.Marshal(map[string]any{
-		"id": "evt_e2e", "object": "event", "type": "checkout.session.completed", "api_version": "2023-10-16",
-		"created": time.Now().Unix(), "livemode": false,
-		"data": map[string]any{"object": map[string]any{
-			"id": "cs_test_e2e", "object": "checkout.session", "status": "complete", "payment_status": "paid",
-			"mode": "payment", "client_reference_id": "alice", "payment_intent": "pi_e2e",
-			"metadata": map[string]string{"paywall_user": "alice", "paywall_product": "pro"},
-		}},
-	})
-	sig := webhook.GenerateTestSignedPayload(&webhook.UnsignedPayload{Payload: evt, Secret: e2eWebhookSecret}).Header
-	wr, _ := http.NewRequest(http.MethodPost, site+"/paywall/webhook", bytes.NewReader(evt))
-	wr.Header.Set("Stripe-Signature", sig)
-	resp, err = http.DefaultClient.Do(wr)
+	code, answer, err := postEvent(http.DefaultClient, site, e2eWebhookSecret,
+		checkoutCompleted("evt_e2e", "cs_test_e2e", "pi_e2e", "alice", "pro"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := body(resp); resp.StatusCode != 200 {
-		t.Fatalf("webhook: %d %s", resp.StatusCode, got)
+	if code != 200 {
+		t.Fatalf("webhook: %d %s", code, answer)
 	}
 
 	// Paid: the upstream sees who she is, and no shared cache keeps the page.

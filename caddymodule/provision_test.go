@@ -1,6 +1,7 @@
 package caddymodule
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -136,8 +137,8 @@ func TestServesThroughRedisOutage(t *testing.T) {
 					t.Errorf("%s %s: %d, want %d", c.method, c.path, got, c.want)
 				}
 			}
-			evt := `{"id":"evt_o","object":"event","type":"checkout.session.completed","created":1,"livemode":false,"data":{"object":{"id":"cs_o","status":"complete","payment_status":"paid","metadata":{"paywall_user":"a","paywall_product":"pro"}}}}`
-			r, _ := http.NewRequest("POST", site+"/paywall/webhook", strings.NewReader(evt))
+			evt := checkoutCompleted("evt_o", "cs_o", "pi_o", "a", "pro")
+			r, _ := http.NewRequest("POST", site+"/paywall/webhook", bytes.NewReader(evt))
 			r.Header.Set("Stripe-Signature", signFor(evt, "whsec_outage"))
 			resp, err := http.DefaultClient.Do(r)
 			if err != nil {
