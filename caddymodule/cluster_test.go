@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -29,13 +28,8 @@ const clusterWebhookSecret = "whsec_cluster"
 // clusterStub serves the Stripe stand-in; the webhooks these tests send
 // carry the pinned API version, so the gateways never fetch from it.
 func clusterStub(t *testing.T) string {
-	stub := stripestub.New(stripestub.Config{Prices: []stripestub.Price{
-		{ID: "price_pro", ProductName: "Pro articles", UnitAmount: 900, Currency: "eur"},
-	}})
-	srv := httptest.NewServer(stub)
-	t.Cleanup(srv.Close)
-	stub.SetBaseURL(srv.URL)
-	return srv.URL
+	_, url := serveStripeStub(t, stripestub.Price{ID: "price_pro", ProductName: "Pro articles", UnitAmount: 900, Currency: "eur"})
+	return url
 }
 
 // gatewayCaddyfile is one gateway: /premium/* is gated, the user comes

@@ -190,12 +190,7 @@ func TestDjangoSite(t *testing.T) {
 	dj := startDjango(t)
 	port := testenv.FreePort(t)
 	site := fmt.Sprintf("http://127.0.0.1:%d", port)
-	startCaddy(t, fmt.Sprintf(`{
-	admin off
-	auto_https off
-	persist_config off
-}
-%s {
+	startSite(t, fmt.Sprintf(`%s {
 	paywall {
 		stripe_secret_key     sk_test_django
 		stripe_webhook_secret %s

@@ -59,12 +59,7 @@ func TestEndToEnd(t *testing.T) {
 	app := upstreamApp(t)
 	port := testenv.FreePort(t)
 	site := fmt.Sprintf("http://127.0.0.1:%d", port)
-	startCaddy(t, fmt.Sprintf(`{
-	admin off
-	auto_https off
-	persist_config off
-}
-%s {
+	startSite(t, fmt.Sprintf(`%s {
 	@members not path /paywall/webhook /paywall/healthz
 	forward_auth @members %s {
 		uri /whoami

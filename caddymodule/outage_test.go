@@ -73,12 +73,7 @@ func TestRedisKilledUnderLoad(t *testing.T) {
 	t.Cleanup(app.Close)
 
 	site := fmt.Sprintf("http://127.0.0.1:%d", testenv.FreePort(t))
-	startCaddy(t, fmt.Sprintf(`{
-	admin off
-	auto_https off
-	persist_config off
-}
-%s {
+	startSite(t, fmt.Sprintf(`%s {
 	paywall {
 		stripe_secret_key     sk_test_outage_load
 		stripe_webhook_secret %s

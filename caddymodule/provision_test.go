@@ -2,14 +2,11 @@ package caddymodule
 
 import (
 	"bytes"
-	"context"
 	"fmt"
 	"io"
 	"net/http"
 	"strings"
 	"testing"
-
-	"github.com/caddyserver/caddy/v2"
 
 	"github.com/caddy-paywall/caddy-paywall/internal/testenv"
 )
@@ -22,12 +19,6 @@ func provisionConfig(redisURL string) *Paywall {
 		Redis:                redisURL,
 		Products:             []Product{{ID: "pro", Price: "price_pro", Paths: []string{"/premium/*"}}},
 	}
-}
-
-func newCaddyContext(t *testing.T) caddy.Context {
-	ctx, cancel := caddy.NewContext(caddy.Context{Context: context.Background()})
-	t.Cleanup(cancel)
-	return ctx
 }
 
 // Reloads provision the new handler before cleaning up the old one: both
@@ -89,12 +80,7 @@ func TestServesThroughRedisOutage(t *testing.T) {
 		t.Run(mode, func(t *testing.T) {
 			port := testenv.FreePort(t)
 			site := fmt.Sprintf("http://127.0.0.1:%d", port)
-			startCaddy(t, fmt.Sprintf(`{
-	admin off
-	auto_https off
-	persist_config off
-}
-%s {
+			startSite(t, fmt.Sprintf(`%s {
 	paywall {
 		stripe_secret_key     sk_test_outage
 		stripe_webhook_secret whsec_outage
