@@ -24,6 +24,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
 
+	"github.com/caddy-paywall/caddy-paywall/internal/catalog"
 	"github.com/caddy-paywall/caddy-paywall/internal/testenv"
 )
 
@@ -78,7 +79,7 @@ func benchPaywall(b *testing.B, configure ...func(*Paywall)) *Paywall {
 		KeyPrefix:            prefix,
 		User:                 "{http.request.header.X-User}",
 		LoginURL:             "/login?next={http.paywall.return_to}",
-		Products:             []Product{{ID: "pro", Name: "Pro", Price: "price_pro", Paths: []string{"/premium/*"}}},
+		Products:             catalog.Catalog{{ID: "pro", Name: "Pro", Price: "price_pro", Paths: []string{"/premium/*"}}},
 	}
 	for _, f := range configure {
 		f(p)

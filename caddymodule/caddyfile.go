@@ -1,6 +1,7 @@
 package caddymodule
 
 import (
+	"errors"
 	"fmt"
 	"slices"
 	"strconv"
@@ -10,6 +11,8 @@ import (
 	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
 	"github.com/caddyserver/caddy/v2/caddyconfig/httpcaddyfile"
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
+
+	"github.com/caddy-paywall/caddy-paywall/internal/catalog"
 )
 
 func init() {
@@ -157,7 +160,7 @@ func (p *Paywall) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 		case "dispute_policy":
 			p.DisputePolicy, err = oneArg(d, opt, oneOf(disputePolicyValues...))
 		case "past_due_grace":
-			p.PastDueGrace, err = durationArg(d, opt)
+			p.PastDueGrace, err = durationArg[caddy.Duration](d, opt)
 		case "automatic_tax":
 			p.AutomaticTax, err = onOff(d, opt)
 		case "tax_id_collection":
@@ -167,7 +170,7 @@ func (p *Paywall) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 		case "crawlers":
 			p.Crawlers, err = unmarshalCrawlers(d, opt)
 		case "product":
-			var pr Product
+			var pr catalog.Product
 			pr, err = unmarshalProduct(d, products)
 			p.Products = append(p.Products, pr)
 		default:
@@ -179,7 +182,7 @@ func (p *Paywall) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 	}
 
 	if missing := p.missingSecrets("stripe_webhook_secret"); len(missing) > 0 {
-		return errAt(directive, "%s", requiredMessage(missing))
+		return errAt(directive, "%s", catalog.RequiredMessage(missing))
 	}
 	if u, w := set["user"], set["whoami"]; u.Text != "" && w.Text != "" {
 		later := w
@@ -193,8 +196,8 @@ func (p *Paywall) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 
 // unmarshalProduct reads `product <id> { ... }`; products holds the ids
 // already defined, with where.
-func unmarshalProduct(d *caddyfile.Dispenser, products map[string]caddyfile.Token) (Product, error) {
-	var pr Product
+func unmarshalProduct(d *caddyfile.Dispenser, products map[string]caddyfile.Token) (catalog.Product, error) {
+	var pr catalog.Product
 	start := d.Token()
 	args := d.RemainingArgs()
 	switch {
@@ -204,7 +207,7 @@ func unmarshalProduct(d *caddyfile.Dispenser, products map[string]caddyfile.Toke
 		return pr, d.Errf("product: too many values (want 1, the product id, got %d)", len(args))
 	}
 	pr.ID = args[0]
-	if err := checkProductID(pr.ID); err != nil {
+	if err := catalog.CheckID(pr.ID); err != nil {
 		return pr, d.Errf("product: %v", err)
 	}
 	if first, ok := products[pr.ID]; ok {
@@ -212,8 +215,7 @@ func unmarshalProduct(d *caddyfile.Dispenser, products map[string]caddyfile.Toke
 	}
 	products[pr.ID] = start
 
-	var accessFor, trial caddyfile.Token // where access_for and trial were set, if they were
-	set := make(map[string]caddyfile.Token)
+	set := make(map[string]caddyfile.Token) // where each single-valued option was set
 	for nesting := d.Nesting(); d.NextBlock(nesting); {
 		opt := d.Val()
 		if opt != "paths" && opt != "except" && slices.Contains(productOptions, opt) {
@@ -231,8 +233,8 @@ func unmarshalProduct(d *caddyfile.Dispenser, products map[string]caddyfile.Toke
 			pr.Description, err = oneArg(d, opt, nil)
 		case "price":
 			var prices []string
-			if prices, err = someArgs(d, opt, checkPriceID); err == nil {
-				if err = checkPrices(prices); err != nil {
+			if prices, err = someArgs(d, opt, catalog.CheckPriceID); err == nil {
+				if err = catalog.CheckPrices(prices); err != nil {
 					err = d.Errf("price: %v", err)
 				}
 			}
@@ -242,27 +244,25 @@ func unmarshalProduct(d *caddyfile.Dispenser, products map[string]caddyfile.Toke
 				pr.Prices = prices
 			}
 		case "trial":
-			trial = d.Token()
-			if pr.Trial, err = durationArg(d, opt); err == nil {
-				if err = checkTrial(pr.Trial, d.Val()); err != nil {
+			if pr.Trial, err = durationArg[catalog.Duration](d, opt); err == nil {
+				if err = catalog.CheckTrial(pr.Trial.Std(), d.Val()); err != nil {
 					err = d.Errf("trial: %v", err)
 				}
 			}
 		case "mode":
-			pr.Mode, err = oneArg(d, opt, oneOf(modeValues...))
+			pr.Mode, err = oneArg(d, opt, oneOf(catalog.Modes...))
 		case "access_for":
-			accessFor = d.Token()
-			pr.AccessFor, err = durationArg(d, opt)
+			pr.AccessFor, err = durationArg[catalog.Duration](d, opt)
 			if err == nil && pr.AccessFor == 0 {
 				err = d.Errf("access_for: must be more than 0 (leave it out for access that never ends)")
 			}
 		case "paths":
 			var patterns []string
-			patterns, err = someArgs(d, opt, checkPattern)
+			patterns, err = someArgs(d, opt, catalog.CheckPattern)
 			pr.Paths = append(pr.Paths, patterns...)
 		case "except":
 			var patterns []string
-			patterns, err = someArgs(d, opt, checkPattern)
+			patterns, err = someArgs(d, opt, catalog.CheckPattern)
 			pr.Except = append(pr.Except, patterns...)
 		case "allow_promotion_codes":
 			pr.AllowPromotionCodes, err = onOff(d, opt)
@@ -276,21 +276,18 @@ func unmarshalProduct(d *caddyfile.Dispenser, products map[string]caddyfile.Toke
 		}
 	}
 
-	if pr.Mode == "subscription" && pr.AccessFor != 0 {
-		return pr, errAt(accessFor, "product %q: access_for applies to mode payment only: a subscription's access follows its billing period", pr.ID)
-	}
-	if pr.Mode != "subscription" && pr.Trial != 0 {
-		return pr, errAt(trial, "product %q: %s", pr.ID, errTrialMode)
-	}
-	var missing []string
-	if len(pr.allPrices()) == 0 {
-		missing = append(missing, "price")
-	}
-	if len(pr.Paths) == 0 {
-		missing = append(missing, "paths")
-	}
-	if len(missing) > 0 {
-		return pr, errAt(start, "product %q: %s", pr.ID, requiredMessage(missing))
+	// The rules between options (what is required, what needs which
+	// mode) are the ones JSON configs get: the error points at the option
+	// it names, else at the product.
+	if err := pr.Validate(); err != nil {
+		at := start
+		var oe *catalog.OptionError
+		if errors.As(err, &oe) {
+			if tok, ok := set[oe.Option]; ok {
+				at = tok
+			}
+		}
+		return pr, errAt(at, "product %q: %v", pr.ID, err)
 	}
 	return pr, nil
 }
@@ -391,7 +388,7 @@ func onOff(d *caddyfile.Dispenser, opt string) (bool, error) {
 
 // durationArg reads a Go duration, with Caddy's "d" for days; negative ones
 // are refused.
-func durationArg(d *caddyfile.Dispenser, opt string) (caddy.Duration, error) {
+func durationArg[D ~int64](d *caddyfile.Dispenser, opt string) (D, error) {
 	v, err := oneArg(d, opt, nil)
 	if err != nil {
 		return 0, err
@@ -403,12 +400,12 @@ func durationArg(d *caddyfile.Dispenser, opt string) (caddy.Duration, error) {
 	if dur < 0 {
 		return 0, d.Errf("%s: invalid duration %q: must not be negative", opt, v)
 	}
-	return caddy.Duration(dur), nil
+	return D(dur), nil
 }
 
 // oneOf returns a check accepting only allowed.
 func oneOf(allowed ...string) func(string) error {
-	return func(v string) error { return checkEnum(v, allowed...) }
+	return func(v string) error { return catalog.CheckEnum(v, allowed...) }
 }
 
 // errAt is d.Errf for an earlier token, so that an error found at the end
@@ -422,15 +419,6 @@ func errAt(tok caddyfile.Token, format string, args ...any) error {
 // tokenPosition is "file:line", as Caddy's errors print it.
 func tokenPosition(tok caddyfile.Token) string {
 	return fmt.Sprintf("%s:%d", tok.File, tok.Line)
-}
-
-// requiredMessage says which required options are missing: "price is required",
-// "price and paths are required".
-func requiredMessage(missing []string) string {
-	if len(missing) == 1 {
-		return missing[0] + " is required"
-	}
-	return strings.Join(missing[:len(missing)-1], ", ") + " and " + missing[len(missing)-1] + " are required"
 }
 
 // suggestOption names the known option closest to a misspelt one, or lists them

@@ -8,6 +8,8 @@ import (
 
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
+
+	"github.com/caddy-paywall/caddy-paywall/internal/catalog"
 )
 
 // designExample is the paywall block of DESIGN.md's Caddyfile, verbatim.
@@ -56,13 +58,13 @@ var goodCaddyfiles = []struct {
 			User:                 "{http.auth.user.id}",
 			LoginURL:             "/accounts/login/?next={http.paywall.return_to}",
 			BasePath:             "/paywall",
-			Products: []Product{
+			Products: catalog.Catalog{
 				{
 					ID:        "pro",
 					Name:      "Pro articles",
 					Price:     "price_1Nabc",
 					Mode:      "payment",
-					AccessFor: caddy.Duration(720 * time.Hour),
+					AccessFor: catalog.Duration(720 * time.Hour),
 					Paths:     []string{"/premium/*", "/downloads/*"},
 				},
 				{ID: "course", Price: "price_1Nxyz", Mode: "subscription", Paths: []string{"/course/*"}},
@@ -137,13 +139,13 @@ var goodCaddyfiles = []struct {
 			RefundPolicy:         "any",
 			DisputePolicy:        "keep",
 			PastDueGrace:         caddy.Duration(72 * time.Hour),
-			Products: []Product{
+			Products: catalog.Catalog{
 				{
 					ID:                  "day-pass",
 					Name:                "Day pass",
 					Price:               "price_day",
 					Mode:                "payment",
-					AccessFor:           caddy.Duration(24 * time.Hour),
+					AccessFor:           catalog.Duration(24 * time.Hour),
 					Paths:               []string{"/premium/*", "*.pdf"},
 					Except:              []string{"/premium/free/*", "/premium/index.html"},
 					AllowPromotionCodes: true,
@@ -170,7 +172,7 @@ var goodCaddyfiles = []struct {
 			StripeWebhookSecrets: []string{"{env.WHSEC}"},
 			SessionSecret:        "{env.SECRET}",
 			Shadow:               true,
-			Products:             []Product{{ID: "p", Price: "price_p", Paths: []string{"/p"}, AllowPromotionCodes: true}},
+			Products:             catalog.Catalog{{ID: "p", Price: "price_p", Paths: []string{"/p"}, AllowPromotionCodes: true}},
 		},
 	},
 	{
@@ -215,9 +217,9 @@ var goodCaddyfiles = []struct {
 			StripeSecretKey:      "sk_test_123",
 			StripeWebhookSecrets: []string{"whsec_123"},
 			SessionSecret:        "0123456789abcdef0123456789abcdef",
-			Products: []Product{
+			Products: catalog.Catalog{
 				{ID: "club", Name: "Club", Prices: []string{"price_monthly", "price_yearly"}, Mode: "subscription",
-					Trial: caddy.Duration(14 * 24 * time.Hour), Paths: []string{"/club/*"}},
+					Trial: catalog.Duration(14 * 24 * time.Hour), Paths: []string{"/club/*"}},
 				{ID: "pro", Description: "Every article, for good", Price: "price_pro", Paths: []string{"/premium/*"}},
 			},
 			AutomaticTax:    true,

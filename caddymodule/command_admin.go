@@ -272,10 +272,7 @@ func doctorCommand() *cobra.Command {
 		"Checks that Redis answers, the secret key's mode, that each product's Prices exist and fit its mode, whether Stripe Tax is set up when automatic_tax is on, and that a webhook endpoint points at this gateway with every event it handles and the API version it reads. With whoami, checks that its URL answers and that a request without cookies comes back signed out. With --url it also checks the webhook is reachable without credentials and, when user reads a request header, that the paywall's pages refuse a made-up one. Exit code 1 if anything needs fixing.",
 		&f, nil,
 		func(cmd *cobra.Command, pw *cliPaywall) error {
-			d := admin.Doctor{Store: pw.store, API: pw.api, SecretKey: pw.resolved.stripeKey, BasePath: pw.BasePath, WebhookURL: url, AutomaticTax: pw.AutomaticTax}
-			for _, p := range pw.Products {
-				d.Products = append(d.Products, admin.DoctorProduct{ID: p.ID, Prices: p.allPrices(), Mode: p.Mode})
-			}
+			d := admin.Doctor{Store: pw.store, API: pw.api, SecretKey: pw.resolved.stripeKey, BasePath: pw.BasePath, WebhookURL: url, AutomaticTax: pw.AutomaticTax, Products: pw.Products}
 			if err := pw.doctorIdentity(&d, url, cmd.ErrOrStderr()); err != nil {
 				return err
 			}

@@ -70,12 +70,8 @@ func (p *Paywall) provisionConsole(st *store.Store) error {
 	if p.Console == nil {
 		return nil
 	}
-	products := make([]console.Product, len(p.Products))
-	for i, pr := range p.Products {
-		products[i] = console.Product{ID: pr.ID, Name: pr.Name}
-	}
 	c, err := console.New(console.Config{
-		Admins: p.Console.Admins, BasePath: p.BasePath, Products: products, Store: st, Log: p.logger,
+		Admins: p.Console.Admins, BasePath: p.BasePath, Products: p.Products, Store: st, Log: p.logger,
 	})
 	if err != nil {
 		return fmt.Errorf("paywall: %v", err)

@@ -8,6 +8,8 @@ import (
 
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
+
+	"github.com/caddy-paywall/caddy-paywall/internal/catalog"
 )
 
 const consoleHead = "paywall {\n" +
@@ -67,7 +69,7 @@ func TestConsoleProvisionAndCleanup(t *testing.T) {
 	p := &Paywall{StripeSecretKey: "sk_test_1", StripeWebhookSecrets: []string{"whsec_1"},
 		SessionSecret: "0123456789abcdef0123456789abcdef", StripeAPIURL: "http://127.0.0.1:1",
 		Redis: "redis://127.0.0.1:1/0", Console: &ConsoleConfig{Admins: []string{"alice"}},
-		Products: []Product{{ID: "pro", Price: "price_1", Paths: []string{"/p/*"}}}}
+		Products: catalog.Catalog{{ID: "pro", Price: "price_1", Paths: []string{"/p/*"}}}}
 	if err := p.Provision(newCaddyContext(t)); err != nil {
 		t.Fatal(err)
 	}

@@ -2,7 +2,6 @@ package caddymodule
 
 import (
 	"context"
-	"errors"
 	"strconv"
 	"time"
 
@@ -11,34 +10,15 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/caddy-paywall/caddy-paywall/internal/admin"
+	"github.com/caddy-paywall/caddy-paywall/internal/catalog"
 	"github.com/caddy-paywall/caddy-paywall/internal/meter"
 )
-
-// FreeViews lets a signed-in visitor who does not hold a product open a
-// few of its gated pages before paying ("3 free articles a month").
-// Distinct pages are counted per user and product in Redis; opening a
-// counted page again is free; past the limit the visitor gets the pay page
-// (or 402), which says the free views are used. A free view passes with
-// the request header X-Paywall-Free-View: "N of M" upstream (and
-// X-Paywall-User, but no X-Paywall-Products: the user holds none). Users
-// who hold the product are never counted; signed-out visitors are sent to
-// log in.
-type FreeViews struct {
-	// How many distinct gated pages a visitor may open free per window.
-	// At least 1. Required.
-	Views int `json:"views,omitempty"`
-
-	// The window, as a Go duration ("720h", "30d"). A window starts with
-	// the visitor's first free view of the product and ends this long
-	// after it; then the views renew. Required.
-	Per caddy.Duration `json:"per,omitempty"`
-}
 
 // freeViewsSyntax is how free_views is written, for error messages.
 const freeViewsSyntax = "want N per DURATION, such as 3 per 720h"
 
 // unmarshalFreeViews reads `free_views N per DURATION`.
-func unmarshalFreeViews(d *caddyfile.Dispenser, opt string) (*FreeViews, error) {
+func unmarshalFreeViews(d *caddyfile.Dispenser, opt string) (*catalog.FreeViews, error) {
 	args := d.RemainingArgs()
 	if err := noBlock(d, opt); err != nil {
 		return nil, err
@@ -69,20 +49,7 @@ func unmarshalFreeViews(d *caddyfile.Dispenser, opt string) (*FreeViews, error) 
 	if per <= 0 {
 		return nil, d.Errf("%s: per must be more than 0, got %q", opt, args[2])
 	}
-	return &FreeViews{Views: n, Per: caddy.Duration(per)}, nil
-}
-
-// check refuses free views a JSON config got wrong; nil means none.
-func (fv *FreeViews) check() error {
-	switch {
-	case fv == nil:
-		return nil
-	case fv.Views < 1:
-		return errors.New("free_views: views must be at least 1 (leave free_views out for no free views)")
-	case fv.Per <= 0:
-		return errors.New("free_views: per is required and must be more than 0, such as 720h")
-	}
-	return nil
+	return &catalog.FreeViews{Views: n, Per: catalog.Duration(per)}, nil
 }
 
 // freeViewLimits are the products' free views, for the gateway.
@@ -95,7 +62,7 @@ func (p *Paywall) freeViewLimits() map[string]meter.Limit {
 		if out == nil {
 			out = map[string]meter.Limit{}
 		}
-		out[pr.ID] = meter.Limit{Views: pr.FreeViews.Views, Per: time.Duration(pr.FreeViews.Per)}
+		out[pr.ID] = meter.Limit{Views: pr.FreeViews.Views, Per: pr.FreeViews.Per.Std()}
 	}
 	return out
 }

@@ -17,6 +17,7 @@ import (
 	"go.uber.org/zap/zaptest/observer"
 
 	"github.com/caddy-paywall/caddy-paywall/internal/admin"
+	"github.com/caddy-paywall/caddy-paywall/internal/catalog"
 	"github.com/caddy-paywall/caddy-paywall/internal/testenv"
 )
 
@@ -467,7 +468,7 @@ func TestDoctorProbesHeaderIdentity(t *testing.T) {
 		{site, "ok"},
 		{trusting.URL, "error"},
 	} {
-		p := &Paywall{User: "{http.request.header.X-User}", BasePath: "/paywall", Products: []Product{{ID: "pro"}}}
+		p := &Paywall{User: "{http.request.header.X-User}", BasePath: "/paywall", Products: catalog.Catalog{{ID: "pro"}}}
 		var d admin.Doctor
 		var warn strings.Builder
 		if err := p.doctorIdentity(&d, c.base+"/paywall/webhook", &warn); err != nil {

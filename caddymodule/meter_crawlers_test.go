@@ -18,6 +18,7 @@ import (
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 	"github.com/redis/go-redis/v9"
 
+	"github.com/caddy-paywall/caddy-paywall/internal/catalog"
 	"github.com/caddy-paywall/caddy-paywall/internal/meter"
 	"github.com/caddy-paywall/caddy-paywall/internal/testenv"
 )
@@ -54,10 +55,10 @@ func TestSellingCaddyfile(t *testing.T) {
 	if !reflect.DeepEqual(got.Crawlers, want) {
 		t.Fatalf("crawlers %+v", got.Crawlers)
 	}
-	if fv := got.Products[0].FreeViews; fv == nil || *fv != (FreeViews{Views: 3, Per: caddy.Duration(720 * time.Hour)}) {
+	if fv := got.Products[0].FreeViews; fv == nil || *fv != (catalog.FreeViews{Views: 3, Per: catalog.Duration(720 * time.Hour)}) {
 		t.Fatalf("club free_views %+v", fv)
 	}
-	if fv := got.Products[1].FreeViews; fv == nil || *fv != (FreeViews{Views: 1, Per: caddy.Duration(30 * 24 * time.Hour)}) {
+	if fv := got.Products[1].FreeViews; fv == nil || *fv != (catalog.FreeViews{Views: 1, Per: catalog.Duration(30 * 24 * time.Hour)}) {
 		t.Fatalf("pro free_views %+v", fv)
 	}
 	if err := got.Validate(); err != nil {
@@ -143,18 +144,20 @@ func TestSellingValidateJSON(t *testing.T) {
 	base := func() Paywall {
 		return Paywall{StripeSecretKey: "sk_test_1", StripeWebhookSecrets: []string{"whsec_1"},
 			SessionSecret: "0123456789abcdef0123456789abcdef",
-			Products:      []Product{{ID: "club", Price: "price_club", Paths: []string{"/club/*"}}}}
+			Products:      catalog.Catalog{{ID: "club", Price: "price_club", Paths: []string{"/club/*"}}}}
 	}
 	for _, tc := range []struct {
 		name string
 		set  func(p *Paywall)
 		want string
 	}{
-		{"no views", func(p *Paywall) { p.Products[0].FreeViews = &FreeViews{Per: caddy.Duration(time.Hour)} },
+		{"no views", func(p *Paywall) { p.Products[0].FreeViews = &catalog.FreeViews{Per: catalog.Duration(time.Hour)} },
 			`paywall: product "club": free_views: views must be at least 1 (leave free_views out for no free views)`},
-		{"negative views", func(p *Paywall) { p.Products[0].FreeViews = &FreeViews{Views: -1, Per: caddy.Duration(time.Hour)} },
+		{"negative views", func(p *Paywall) {
+			p.Products[0].FreeViews = &catalog.FreeViews{Views: -1, Per: catalog.Duration(time.Hour)}
+		},
 			`paywall: product "club": free_views: views must be at least 1 (leave free_views out for no free views)`},
-		{"no per", func(p *Paywall) { p.Products[0].FreeViews = &FreeViews{Views: 3} },
+		{"no per", func(p *Paywall) { p.Products[0].FreeViews = &catalog.FreeViews{Views: 3} },
 			`paywall: product "club": free_views: per is required and must be more than 0, such as 720h`},
 		{"no crawler", func(p *Paywall) { p.Crawlers = &Crawlers{} },
 			`paywall: crawlers: names is required (bing, google)`},
@@ -195,8 +198,8 @@ func sellingPaywall(t *testing.T, redisURL, dnsAddr string) *Paywall {
 		User:     "{http.request.header.X-User}",
 		LoginURL: "/login?next={http.paywall.return_to}",
 		Crawlers: &Crawlers{Names: []string{"google", "bing"}, Resolver: dnsAddr},
-		Products: []Product{
-			{ID: "pro", Price: "price_pro", Paths: []string{"/premium/*"}, FreeViews: &FreeViews{Views: 2, Per: caddy.Duration(720 * time.Hour)}},
+		Products: catalog.Catalog{
+			{ID: "pro", Price: "price_pro", Paths: []string{"/premium/*"}, FreeViews: &catalog.FreeViews{Views: 2, Per: catalog.Duration(720 * time.Hour)}},
 			{ID: "course", Price: "price_course", Paths: []string{"/course/*"}},
 		},
 	}

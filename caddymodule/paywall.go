@@ -9,6 +9,7 @@ import (
 	"github.com/caddyserver/caddy/v2"
 	"go.uber.org/zap"
 
+	"github.com/caddy-paywall/caddy-paywall/internal/catalog"
 	"github.com/caddy-paywall/caddy-paywall/internal/gateway"
 	"github.com/caddy-paywall/caddy-paywall/internal/paths"
 	"github.com/caddy-paywall/caddy-paywall/internal/tally"
@@ -99,7 +100,7 @@ type Paywall struct {
 	BasePath string `json:"base_path,omitempty"`
 
 	// The products for sale, each with the paths it gates.
-	Products []Product `json:"products,omitempty"`
+	Products catalog.Catalog `json:"products,omitempty"`
 
 	// What gated requests get when Redis cannot be reached: "deny" answers
 	// 503, "allow" lets them pass. Ungated paths never touch Redis.
@@ -186,65 +187,6 @@ type CacheConfig struct {
 	TTL caddy.Duration `json:"ttl,omitempty"`
 	// How long an entry with no live grant is kept. Default: 5s.
 	NegativeTTL caddy.Duration `json:"negative_ttl,omitempty"`
-}
-
-// Product is one thing for sale and the paths it gates.
-type Product struct {
-	// Identifier used in URLs, metadata and Redis: letters, digits, "-" and
-	// "_". Required.
-	ID string `json:"id,omitempty"`
-
-	// Name shown on the pay page. Default: the Stripe Price's product name,
-	// else the ID.
-	Name string `json:"name,omitempty"`
-
-	// The Stripe Price ID (price_…). Required unless Prices is set.
-	Price string `json:"price,omitempty"`
-
-	// More Stripe Price IDs for the same product, such as a monthly and a
-	// yearly price: the pay page offers Price and each of these, and any of
-	// them opens the product (a plan change between them keeps it open).
-	// The Caddyfile writes `price a b` as "prices": ["a", "b"] and a single
-	// price as "price". Default: none.
-	Prices []string `json:"prices,omitempty"`
-
-	// Short text on the pay page saying what the product opens. Default:
-	// the product's paths in plain words.
-	Description string `json:"description,omitempty"`
-
-	// "payment" (one-time) or "subscription". Default: payment.
-	Mode string `json:"mode,omitempty"`
-
-	// For one-time payments: how long a purchase opens access (a time
-	// pass), as a Go duration ("720h"). Default: forever.
-	AccessFor caddy.Duration `json:"access_for,omitempty"`
-
-	// Path patterns gated by this product, as Caddy's path matcher reads
-	// them: exact, "/prefix/*", "*.suffix", "*substring*". Required.
-	Paths []string `json:"paths,omitempty"`
-
-	// Path patterns inside Paths that stay open.
-	Except []string `json:"except,omitempty"`
-
-	// Gated pages a signed-in visitor may open free before paying.
-	// Default: none.
-	FreeViews *FreeViews `json:"free_views,omitempty"`
-
-	// Let customers enter promotion codes on Checkout. Default: false.
-	AllowPromotionCodes bool `json:"allow_promotion_codes,omitempty"`
-
-	// For subscriptions: a free trial before the first charge, in whole
-	// days ("14d" or "336h"; Stripe allows 1 to 730 days). Default: none.
-	Trial caddy.Duration `json:"trial,omitempty"`
-}
-
-// allPrices are the product's Price IDs: Price, then Prices.
-func (pr Product) allPrices() []string {
-	out := make([]string, 0, 1+len(pr.Prices))
-	if pr.Price != "" {
-		out = append(out, pr.Price)
-	}
-	return append(out, pr.Prices...)
 }
 
 // CaddyModule returns the Caddy module information.

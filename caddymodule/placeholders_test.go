@@ -7,6 +7,7 @@ import (
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 
+	"github.com/caddy-paywall/caddy-paywall/internal/catalog"
 	"github.com/caddy-paywall/caddy-paywall/internal/testenv"
 )
 
@@ -26,7 +27,7 @@ func TestPassSetsPlaceholdersAndHeaders(t *testing.T) {
 		KeyPrefix:            prefix,
 		User:                 "{http.request.header.X-User}",
 		EntitlementCache:     &CacheConfig{Off: true}, // every request reads Redis: no wait for the subscription
-		Products: []Product{
+		Products: catalog.Catalog{
 			{ID: "pro", Name: "Pro", Price: "price_pro", Paths: []string{"/premium/*"}},
 			{ID: "course", Name: "Course", Price: "price_course", Paths: []string{"/premium/course/*"}},
 		},

@@ -74,7 +74,7 @@ func (p *Paywall) Provision(ctx caddy.Context) error {
 	}
 	p.gateway, err = gateway.New(gateway.Config{
 		BasePath:          p.BasePath,
-		Products:          p.gatewayProducts(),
+		Products:          p.Products,
 		WebhookSecrets:    p.resolved.webhookSecrets,
 		SessionSecret:     p.resolved.sessionSecret,
 		AllowOnStoreError: p.OnStoreError == "allow",
@@ -129,7 +129,7 @@ func (p *Paywall) buildParts(rc redis.UniversalClient) parts {
 	return parts{store: st, api: api, applier: &events.Applier{
 		Store:    st,
 		API:      api,
-		Products: p.eventProducts(),
+		Products: p.Products,
 		Policies: events.Policies{
 			RefundAny:    p.RefundPolicy == "any",
 			DisputeKeep:  p.DisputePolicy == "keep",
@@ -195,26 +195,6 @@ func (p *Paywall) compileGates() (paths.Gates, error) {
 		gates = append(gates, paths.NewGate(pr.ID, in, ex))
 	}
 	return gates, nil
-}
-
-func (p *Paywall) eventProducts() []events.Product {
-	out := make([]events.Product, len(p.Products))
-	for i, pr := range p.Products {
-		out[i] = events.Product{ID: pr.ID, Prices: pr.allPrices(), Mode: pr.Mode, AccessFor: time.Duration(pr.AccessFor)}
-	}
-	return out
-}
-
-func (p *Paywall) gatewayProducts() []gateway.Product {
-	out := make([]gateway.Product, len(p.Products))
-	for i, pr := range p.Products {
-		out[i] = gateway.Product{
-			ID: pr.ID, Name: pr.Name, Prices: pr.allPrices(), Mode: pr.Mode,
-			AccessFor: time.Duration(pr.AccessFor), AllowPromotionCodes: pr.AllowPromotionCodes,
-			TrialDays: trialDays(pr.Trial), Description: pr.Description, Paths: pr.Paths,
-		}
-	}
-	return out
 }
 
 // singlePlaceholder returns "x" for "{x}", so the hot path can ask the

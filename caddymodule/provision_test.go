@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/caddy-paywall/caddy-paywall/internal/catalog"
 	"github.com/caddy-paywall/caddy-paywall/internal/testenv"
 )
 
@@ -17,7 +18,7 @@ func provisionConfig(redisURL string) *Paywall {
 		StripeWebhookSecrets: []string{"whsec_x"},
 		SessionSecret:        "provision-test-secret-of-32-chars-or-more",
 		Redis:                redisURL,
-		Products:             []Product{{ID: "pro", Price: "price_pro", Paths: []string{"/premium/*"}}},
+		Products:             catalog.Catalog{{ID: "pro", Price: "price_pro", Paths: []string{"/premium/*"}}},
 	}
 }
 

@@ -17,8 +17,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/caddyserver/caddy/v2"
-
+	"github.com/caddy-paywall/caddy-paywall/internal/catalog"
 	"github.com/caddy-paywall/caddy-paywall/internal/testenv"
 )
 
@@ -33,8 +32,8 @@ func BenchmarkServeHTTPSelling(b *testing.B) {
 		User:     "{http.request.header.X-User}",
 		LoginURL: "/login?next={http.paywall.return_to}",
 		Crawlers: &Crawlers{Names: []string{"google"}, Resolver: dns.Addr},
-		Products: []Product{{ID: "club", Price: "price_club", Paths: []string{"/club/*"},
-			FreeViews: &FreeViews{Views: 1 << 30, Per: caddy.Duration(720 * time.Hour)}}},
+		Products: catalog.Catalog{{ID: "club", Price: "price_club", Paths: []string{"/club/*"},
+			FreeViews: &catalog.FreeViews{Views: 1 << 30, Per: catalog.Duration(720 * time.Hour)}}},
 	}
 	provisioned(b, p)
 	discardLogs(p)

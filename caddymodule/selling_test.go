@@ -25,17 +25,18 @@ func TestProductPricesJSON(t *testing.T) {
 	if err := p.Validate(); err != nil {
 		t.Fatal(err)
 	}
-	got := p.gatewayProducts()
+	// The gateway and the event applier read these same products.
+	got := p.Products
 	for i, want := range [][]string{{"price_old"}, {"price_m", "price_y"}, {"price_a", "price_b"}} {
-		if !reflect.DeepEqual(got[i].Prices, want) {
-			t.Errorf("%s: prices %v, want %v", got[i].ID, got[i].Prices, want)
+		if !reflect.DeepEqual(got[i].AllPrices(), want) {
+			t.Errorf("%s: prices %v, want %v", got[i].ID, got[i].AllPrices(), want)
 		}
-		if ev := p.eventProducts()[i]; !reflect.DeepEqual(ev.Prices, want) {
-			t.Errorf("%s: event prices %v, want %v", ev.ID, ev.Prices, want)
+		if pr, ok := got.ByPrice(want[len(want)-1]); !ok || pr.ID != got[i].ID {
+			t.Errorf("%s: its last price finds %q", got[i].ID, pr.ID)
 		}
 	}
-	if got[1].TrialDays != 14 || got[0].TrialDays != 0 {
-		t.Errorf("trial days: %d, %d", got[1].TrialDays, got[0].TrialDays)
+	if got[1].TrialDays() != 14 || got[0].TrialDays() != 0 {
+		t.Errorf("trial days: %d, %d", got[1].TrialDays(), got[0].TrialDays())
 	}
 	if !p.AutomaticTax || !p.TaxIDCollection {
 		t.Error("tax options not read")

@@ -6,16 +6,14 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/caddyserver/caddy/v2"
 
-	"github.com/caddy-paywall/caddy-paywall/internal/paths"
+	"github.com/caddy-paywall/caddy-paywall/internal/catalog"
 )
 
 // The values of the enumerated options; the first is the default.
 var (
-	modeValues          = []string{"payment", "subscription"}
 	onStoreErrorValues  = []string{"deny", "allow"}
 	refundPolicyValues  = []string{"full", "any"}
 	disputePolicyValues = []string{"revoke", "keep"}
@@ -44,7 +42,7 @@ func (p *Paywall) applyDefaults() {
 	setDefault(&p.RefundPolicy, refundPolicyValues[0])
 	setDefault(&p.DisputePolicy, disputePolicyValues[0])
 	for i := range p.Products {
-		setDefault(&p.Products[i].Mode, modeValues[0])
+		setDefault(&p.Products[i].Mode, catalog.Modes[0])
 	}
 }
 
@@ -77,7 +75,7 @@ func (p *Paywall) missingSecrets(webhookOption string) []string {
 // {env.STRIPE_SECRET_KEY} is not checked for its form.
 func (p *Paywall) Validate() error {
 	if missing := p.missingSecrets("stripe_webhook_secrets"); len(missing) > 0 {
-		return fmt.Errorf("paywall: %s", requiredMessage(missing))
+		return fmt.Errorf("paywall: %s", catalog.RequiredMessage(missing))
 	}
 
 	if err := checkStripeKey(p.StripeSecretKey); err != nil {
@@ -136,85 +134,10 @@ func (p *Paywall) Validate() error {
 		return fmt.Errorf("paywall: %v", err)
 	}
 
-	ids := make(map[string]bool, len(p.Products))
-	subscriptionPrices := make(map[string]string) // price → product
-	for i, pr := range p.Products {
-		if pr.ID == "" {
-			return fmt.Errorf("paywall: products[%d]: id is required", i)
-		}
-		if err := checkProductID(pr.ID); err != nil {
-			return fmt.Errorf("paywall: products[%d]: %v", i, err)
-		}
-		if ids[pr.ID] {
-			return fmt.Errorf("paywall: product %q is defined twice", pr.ID)
-		}
-		ids[pr.ID] = true
-		if err := pr.validate(); err != nil {
-			return fmt.Errorf("paywall: product %q: %v", pr.ID, err)
-		}
-		// A subscription's product is found from its price, so two
-		// subscription products may not share one.
-		if pr.Mode == "subscription" {
-			for _, price := range pr.allPrices() {
-				if other, ok := subscriptionPrices[price]; ok {
-					return fmt.Errorf("paywall: products %q and %q are subscriptions with the same price %q: their subscriptions could not be told apart", other, pr.ID, price)
-				}
-				subscriptionPrices[price] = pr.ID
-			}
-		}
+	if err := p.Products.Validate(); err != nil {
+		return fmt.Errorf("paywall: %v", err)
 	}
 	return nil
-}
-
-// validate checks one product, whose id is already checked.
-func (pr Product) validate() error {
-	var missing []string
-	if len(pr.allPrices()) == 0 {
-		missing = append(missing, "price")
-	}
-	if len(pr.Paths) == 0 {
-		missing = append(missing, "paths")
-	}
-	if len(missing) > 0 {
-		return errors.New(requiredMessage(missing))
-	}
-	if pr.Mode != "" {
-		if err := checkEnum(pr.Mode, modeValues...); err != nil {
-			return fmt.Errorf("mode: %v", err)
-		}
-	}
-	switch {
-	case pr.AccessFor < 0:
-		return errors.New("access_for must not be negative")
-	case pr.AccessFor != 0 && pr.Mode == "subscription":
-		return errors.New("access_for applies to mode payment only: a subscription's access follows its billing period")
-	case pr.Trial != 0 && pr.Mode != "subscription":
-		return errTrialMode
-	}
-	if pr.Trial != 0 {
-		if err := checkTrial(pr.Trial, time.Duration(pr.Trial).String()); err != nil {
-			return fmt.Errorf("trial: %v", err)
-		}
-	}
-	for i, price := range pr.Prices {
-		if err := checkPriceID(price); err != nil {
-			return fmt.Errorf("prices[%d]: %v", i, err)
-		}
-	}
-	if err := checkPrices(pr.allPrices()); err != nil {
-		return fmt.Errorf("price: %v", err)
-	}
-	for i, pattern := range pr.Paths {
-		if err := checkPattern(pattern); err != nil {
-			return fmt.Errorf("paths[%d]: %v", i, err)
-		}
-	}
-	for i, pattern := range pr.Except {
-		if err := checkPattern(pattern); err != nil {
-			return fmt.Errorf("except[%d]: %v", i, err)
-		}
-	}
-	return pr.FreeViews.check()
 }
 
 // hasPlaceholder reports whether v is resolved only when the config loads,
@@ -290,37 +213,6 @@ func checkBasePath(v string) error {
 		return fmt.Errorf("%q must be a plain path, such as %s", v, defaultBasePath)
 	}
 	return nil
-}
-
-func checkEnum(v string, allowed ...string) error {
-	for _, a := range allowed {
-		if v == a {
-			return nil
-		}
-	}
-	return fmt.Errorf("unknown value %q (want %s)", v, strings.Join(allowed, " or "))
-}
-
-func checkProductID(id string) error {
-	valid := id != ""
-	for _, c := range id {
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_') {
-			valid = false
-			break
-		}
-	}
-	if !valid {
-		return fmt.Errorf("invalid id %q (use only letters, digits, \"-\" and \"_\")", id)
-	}
-	return nil
-}
-
-// checkPattern accepts what the gates compile (the path matcher's forms:
-// "/exact", "/prefix/*", "*.suffix", "*substring*"), so that a pattern
-// Provision would refuse is refused with its line in the Caddyfile.
-func checkPattern(pattern string) error {
-	_, err := paths.Compile([]string{pattern})
-	return err
 }
 
 // Interface guards

@@ -8,6 +8,8 @@ import (
 
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
+
+	"github.com/caddy-paywall/caddy-paywall/internal/catalog"
 )
 
 // validConfig is a raw JSON config that passes Validate, for each case to
@@ -17,7 +19,7 @@ func validConfig() *Paywall {
 		StripeSecretKey:      "sk_test_123",
 		StripeWebhookSecrets: []string{"whsec_new", "whsec_old"},
 		SessionSecret:        "0123456789abcdef0123456789abcdef",
-		Products: []Product{
+		Products: catalog.Catalog{
 			{ID: "pro", Price: "price_pro", Paths: []string{"/premium/*"}},
 			{ID: "club", Price: "price_club", Mode: "subscription", Paths: []string{"/club/*"}},
 		},
@@ -53,7 +55,7 @@ func TestValidate(t *testing.T) {
 			p.Shadow = true
 			p.Templates = "/etc/caddy/pages"
 			p.Products[0].Mode = "payment"
-			p.Products[0].AccessFor = caddy.Duration(24 * time.Hour)
+			p.Products[0].AccessFor = catalog.Duration(24 * time.Hour)
 			p.Products[0].Except = []string{"/premium/free/*", "*.txt"}
 			p.Products[0].AllowPromotionCodes = true
 		}, ""},
@@ -116,13 +118,13 @@ func TestValidate(t *testing.T) {
 			`paywall: product "pro": price is required`},
 		{"product without paths", func(p *Paywall) { p.Products[0].Paths = nil },
 			`paywall: product "pro": paths is required`},
-		{"product without anything", func(p *Paywall) { p.Products[0] = Product{ID: "pro"} },
+		{"product without anything", func(p *Paywall) { p.Products[0] = catalog.Product{ID: "pro"} },
 			`paywall: product "pro": price and paths are required`},
 		{"unknown mode", func(p *Paywall) { p.Products[0].Mode = "one-time" },
 			`paywall: product "pro": mode: unknown value "one-time" (want payment or subscription)`},
-		{"negative access_for", func(p *Paywall) { p.Products[0].AccessFor = caddy.Duration(-time.Hour) },
+		{"negative access_for", func(p *Paywall) { p.Products[0].AccessFor = catalog.Duration(-time.Hour) },
 			`paywall: product "pro": access_for must not be negative`},
-		{"access_for on a subscription", func(p *Paywall) { p.Products[1].AccessFor = caddy.Duration(time.Hour) },
+		{"access_for on a subscription", func(p *Paywall) { p.Products[1].AccessFor = catalog.Duration(time.Hour) },
 			`paywall: product "club": access_for applies to mode payment only: a subscription's access follows its billing period`},
 		{"path pattern", func(p *Paywall) { p.Products[0].Paths = []string{"/premium/*", "premium/*"} },
 			`paywall: product "pro": paths[1]: path pattern "premium/*": must start with "/" or "*"`},
@@ -132,7 +134,7 @@ func TestValidate(t *testing.T) {
 			`paywall: product "pro": except[0]: path pattern "free": must start with "/" or "*"`},
 		{"several prices, a trial, tax", func(p *Paywall) {
 			p.Products[1].Prices = []string{"price_club_yearly"}
-			p.Products[1].Trial = caddy.Duration(14 * 24 * time.Hour)
+			p.Products[1].Trial = catalog.Duration(14 * 24 * time.Hour)
 			p.Products[1].Description = "The club's pages"
 			p.AutomaticTax, p.TaxIDCollection = true, true
 		}, ""},
@@ -143,19 +145,19 @@ func TestValidate(t *testing.T) {
 			`paywall: product "club": price: "price_club" is listed twice`},
 		{"empty price in prices", func(p *Paywall) { p.Products[1].Prices = []string{""} },
 			`paywall: product "club": prices[0]: invalid price id "" (want a Stripe Price id such as price_1Nabc)`},
-		{"trial on a payment", func(p *Paywall) { p.Products[0].Trial = caddy.Duration(14 * 24 * time.Hour) },
+		{"trial on a payment", func(p *Paywall) { p.Products[0].Trial = catalog.Duration(14 * 24 * time.Hour) },
 			`paywall: product "pro": trial applies to mode subscription only: a one-time payment has no period to start later`},
-		{"trial in part days", func(p *Paywall) { p.Products[1].Trial = caddy.Duration(36 * time.Hour) },
+		{"trial in part days", func(p *Paywall) { p.Products[1].Trial = catalog.Duration(36 * time.Hour) },
 			`paywall: product "club": trial: 36h0m0s is not a whole number of days (Checkout counts trials in days: write 14d or 336h)`},
-		{"trial too long", func(p *Paywall) { p.Products[1].Trial = caddy.Duration(731 * 24 * time.Hour) },
+		{"trial too long", func(p *Paywall) { p.Products[1].Trial = catalog.Duration(731 * 24 * time.Hour) },
 			`paywall: product "club": trial: 17544h0m0s is 731 days: Stripe's longest trial is 730 days`},
-		{"negative trial", func(p *Paywall) { p.Products[1].Trial = caddy.Duration(-24 * time.Hour) },
+		{"negative trial", func(p *Paywall) { p.Products[1].Trial = catalog.Duration(-24 * time.Hour) },
 			`paywall: product "club": trial: -24h0m0s is too short: Stripe's shortest trial is 1 day`},
 		{"subscriptions sharing one of their prices", func(p *Paywall) {
-			p.Products = append(p.Products, Product{ID: "club-2", Prices: []string{"price_other", "price_club"}, Mode: "subscription", Paths: []string{"/club2/*"}})
+			p.Products = append(p.Products, catalog.Product{ID: "club-2", Prices: []string{"price_other", "price_club"}, Mode: "subscription", Paths: []string{"/club2/*"}})
 		}, `paywall: products "club" and "club-2" are subscriptions with the same price "price_club": their subscriptions could not be told apart`},
 		{"subscriptions sharing a price", func(p *Paywall) {
-			p.Products = append(p.Products, Product{ID: "club-2", Price: "price_club", Mode: "subscription", Paths: []string{"/club2/*"}})
+			p.Products = append(p.Products, catalog.Product{ID: "club-2", Price: "price_club", Mode: "subscription", Paths: []string{"/club2/*"}})
 		}, `paywall: products "club" and "club-2" are subscriptions with the same price "price_club": their subscriptions could not be told apart`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -181,7 +183,7 @@ func TestValidateApplyDefaults(t *testing.T) {
 	}{
 		{
 			name: "empty options get their defaults",
-			in:   Paywall{Products: []Product{{ID: "a"}, {ID: "b", Mode: "subscription"}}},
+			in:   Paywall{Products: catalog.Catalog{{ID: "a"}, {ID: "b", Mode: "subscription"}}},
 			want: Paywall{
 				User:          "{http.auth.user.id}",
 				BasePath:      "/paywall",
@@ -190,7 +192,7 @@ func TestValidateApplyDefaults(t *testing.T) {
 				OnStoreError:  "deny",
 				RefundPolicy:  "full",
 				DisputePolicy: "revoke",
-				Products:      []Product{{ID: "a", Mode: "payment"}, {ID: "b", Mode: "subscription"}},
+				Products:      catalog.Catalog{{ID: "a", Mode: "payment"}, {ID: "b", Mode: "subscription"}},
 			},
 		},
 		{

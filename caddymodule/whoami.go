@@ -124,7 +124,7 @@ func unmarshalWhoami(d *caddyfile.Dispenser) (*WhoamiConfig, error) {
 }
 
 func positiveDuration(d *caddyfile.Dispenser, opt string) (caddy.Duration, error) {
-	v, err := durationArg(d, opt)
+	v, err := durationArg[caddy.Duration](d, opt)
 	if err == nil && v == 0 {
 		err = d.Errf("%s: must be more than 0", opt)
 	}

@@ -10,6 +10,7 @@ import (
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 
+	"github.com/caddy-paywall/caddy-paywall/internal/catalog"
 	"github.com/caddy-paywall/caddy-paywall/internal/testenv"
 )
 
@@ -42,7 +43,7 @@ func BenchmarkServeHTTPWhoami(b *testing.B) {
 		KeyPrefix:            prefix,
 		Whoami:               &WhoamiConfig{URL: idp.URL + "/account/", Cookies: []string{"sessionid"}, UserRegex: `Signed in as <b>([^<]+)</b>`},
 		LoginURL:             "/login?next={http.paywall.return_to}",
-		Products:             []Product{{ID: "pro", Name: "Pro", Price: "price_pro", Paths: []string{"/premium/*"}}},
+		Products:             catalog.Catalog{{ID: "pro", Name: "Pro", Price: "price_pro", Paths: []string{"/premium/*"}}},
 	}
 	provisioned(b, p)
 	discardLogs(p)

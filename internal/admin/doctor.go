@@ -11,6 +11,7 @@ import (
 	"github.com/stripe/stripe-go/v76"
 	"github.com/stripe/stripe-go/v76/client"
 
+	"github.com/caddy-paywall/caddy-paywall/internal/catalog"
 	"github.com/caddy-paywall/caddy-paywall/internal/events"
 	"github.com/caddy-paywall/caddy-paywall/internal/store"
 )
@@ -23,19 +24,12 @@ type Check struct {
 	Fix    string `json:"fix,omitempty"`
 }
 
-// DoctorProduct is a product as doctor checks it.
-type DoctorProduct struct {
-	ID     string
-	Prices []string
-	Mode   string
-}
-
 // Doctor is what a check run needs.
 type Doctor struct {
 	Store     *store.Store
 	API       *client.API
 	SecretKey string
-	Products  []DoctorProduct
+	Products  catalog.Catalog
 	// AutomaticTax: automatic_tax is on, so Stripe Tax must be set up.
 	AutomaticTax bool
 	BasePath     string
@@ -96,7 +90,7 @@ func (d Doctor) key() Check {
 
 // price checks one of a product's prices: it exists, is active, and is
 // recurring exactly when the product is a subscription.
-func (d Doctor) price(ctx context.Context, p DoctorProduct, id string) Check {
+func (d Doctor) price(ctx context.Context, p catalog.Product, id string) Check {
 	name := "product " + p.ID
 	params := &stripe.PriceParams{}
 	params.Context = ctx

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/caddy-paywall/caddy-paywall/internal/catalog"
 	"github.com/caddy-paywall/caddy-paywall/internal/stripeapi"
 	"github.com/caddy-paywall/caddy-paywall/internal/stripestub"
 	"github.com/caddy-paywall/caddy-paywall/internal/testenv"
@@ -34,18 +35,18 @@ func TestDoctorChecksEachPrice(t *testing.T) {
 	d := standIn(t)
 	ctx := context.Background()
 	for _, c := range []struct {
-		product DoctorProduct
+		product catalog.Product
 		price   string
 		status  string
 		detail  string
 	}{
-		{DoctorProduct{ID: "club", Mode: "subscription"}, "price_monthly", "ok", "price price_monthly (recurring, subscription)"},
-		{DoctorProduct{ID: "club", Mode: "subscription"}, "price_yearly", "ok", "price price_yearly (recurring, subscription)"},
-		{DoctorProduct{ID: "club", Mode: "subscription"}, "price_pro", "error", "price price_pro is one-time but mode is subscription"},
-		{DoctorProduct{ID: "pro", Mode: "payment"}, "price_pro", "ok", "price price_pro (one_time, payment)"},
-		{DoctorProduct{ID: "pro", Mode: "payment"}, "price_yearly", "error", "price price_yearly is recurring but mode is payment"},
-		{DoctorProduct{ID: "club", Mode: "subscription"}, "price_nope", "error", "price price_nope: No such price: 'price_nope'"},
-		{DoctorProduct{ID: "club", Mode: "subscription"}, "price_old", "error", "price price_old is archived"},
+		{catalog.Product{ID: "club", Mode: "subscription"}, "price_monthly", "ok", "price price_monthly (recurring, subscription)"},
+		{catalog.Product{ID: "club", Mode: "subscription"}, "price_yearly", "ok", "price price_yearly (recurring, subscription)"},
+		{catalog.Product{ID: "club", Mode: "subscription"}, "price_pro", "error", "price price_pro is one-time but mode is subscription"},
+		{catalog.Product{ID: "pro", Mode: "payment"}, "price_pro", "ok", "price price_pro (one_time, payment)"},
+		{catalog.Product{ID: "pro", Mode: "payment"}, "price_yearly", "error", "price price_yearly is recurring but mode is payment"},
+		{catalog.Product{ID: "club", Mode: "subscription"}, "price_nope", "error", "price price_nope: No such price: 'price_nope'"},
+		{catalog.Product{ID: "club", Mode: "subscription"}, "price_old", "error", "price price_old is archived"},
 	} {
 		got := d.price(ctx, c.product, c.price)
 		if got.Name != "product "+c.product.ID || got.Status != c.status || got.Detail != c.detail {
@@ -54,7 +55,7 @@ func TestDoctorChecksEachPrice(t *testing.T) {
 	}
 
 	// Every price of every product is checked.
-	d.Products = []DoctorProduct{{ID: "club", Prices: []string{"price_monthly", "price_pro"}, Mode: "subscription"}}
+	d.Products = catalog.Catalog{{ID: "club", Prices: []string{"price_monthly", "price_pro"}, Mode: "subscription"}}
 	var details []string
 	for _, c := range d.selling(ctx) {
 		if c.Name == "product club" {

@@ -14,7 +14,7 @@ import (
 func (d Doctor) selling(ctx context.Context) []Check {
 	var checks []Check
 	for _, p := range d.Products {
-		for _, price := range p.Prices {
+		for _, price := range p.AllPrices() {
 			checks = append(checks, d.price(ctx, p, price))
 		}
 	}

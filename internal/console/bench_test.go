@@ -14,6 +14,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/caddy-paywall/caddy-paywall/internal/catalog"
 	"github.com/caddy-paywall/caddy-paywall/internal/console"
 	"github.com/caddy-paywall/caddy-paywall/internal/store"
 	"github.com/caddy-paywall/caddy-paywall/internal/testenv"
@@ -77,7 +78,7 @@ func largeConsole(b *testing.B) *console.Console {
 	rc := redis.NewClient(&redis.Options{Addr: largeURL[len("redis://") : len(largeURL)-2]})
 	b.Cleanup(func() { rc.Close() })
 	c, err := console.New(console.Config{Admins: []string{"alice"}, BasePath: "/paywall",
-		Products: []console.Product{{ID: "pro"}, {ID: "club"}}, Store: store.New(rc, "")})
+		Products: catalog.Catalog{{ID: "pro"}, {ID: "club"}}, Store: store.New(rc, "")})
 	if err != nil {
 		b.Fatal(err)
 	}

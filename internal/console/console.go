@@ -30,6 +30,7 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/caddy-paywall/caddy-paywall/internal/catalog"
 	"github.com/caddy-paywall/caddy-paywall/internal/store"
 )
 
@@ -44,18 +45,13 @@ const (
 	userTrail   = 50
 )
 
-// Product is one product of the paywall.
-type Product struct {
-	ID, Name string
-}
-
 // Config is what the console needs.
 type Config struct {
 	// Admins are the users who may open the console.
 	Admins []string
 	// BasePath is the paywall's base_path; the console is BasePath/console.
 	BasePath string
-	Products []Product
+	Products catalog.Catalog
 	Store    *store.Store
 	Log      *zap.Logger
 	// Now is the clock (nil: time.Now).
@@ -159,32 +155,15 @@ type view struct {
 }
 
 func (c *Console) productName(id string) string {
-	for _, p := range c.cfg.Products {
-		if p.ID == id {
-			if p.Name != "" {
-				return p.Name
-			}
-			return p.ID
-		}
+	if p, ok := c.cfg.Products.ByID(id); ok && p.Name != "" {
+		return p.Name
 	}
 	return id
 }
 
 func (c *Console) knows(id string) bool {
-	for _, p := range c.cfg.Products {
-		if p.ID == id {
-			return true
-		}
-	}
-	return false
-}
-
-func (c *Console) productIDs() []string {
-	ids := make([]string, len(c.cfg.Products))
-	for i, p := range c.cfg.Products {
-		ids[i] = p.ID
-	}
-	return ids
+	_, ok := c.cfg.Products.ByID(id)
+	return ok
 }
 
 // storeFailed logs a failed read and marks the page.

@@ -15,6 +15,7 @@ import (
 	"github.com/stripe/stripe-go/v76"
 	stripeclient "github.com/stripe/stripe-go/v76/client"
 
+	"github.com/caddy-paywall/caddy-paywall/internal/catalog"
 	"github.com/caddy-paywall/caddy-paywall/internal/console"
 	"github.com/caddy-paywall/caddy-paywall/internal/events"
 	"github.com/caddy-paywall/caddy-paywall/internal/gateway"
@@ -53,7 +54,7 @@ func newFixture(t *testing.T, redisURL string) *fixture {
 	api := stripeclient.New("sk_test_123", &stripe.Backends{API: stripe.GetBackendWithConfig(stripe.APIBackend,
 		&stripe.BackendConfig{URL: stripe.String(fmt.Sprintf("http://127.0.0.1:%d", testenv.FreePort(t))),
 			MaxNetworkRetries: stripe.Int64(0), LeveledLogger: &stripe.LeveledLogger{Level: stripe.LevelNull}})})
-	products := []gateway.Product{{ID: "pro", Name: "Pro articles", Prices: []string{"price_pro"}, Mode: "payment"}, {ID: "course", Prices: []string{"price_course"}, Mode: "subscription"}}
+	products := catalog.Catalog{{ID: "pro", Name: "Pro articles", Prices: []string{"price_pro"}, Mode: "payment"}, {ID: "course", Prices: []string{"price_course"}, Mode: "subscription"}}
 	gw, err := gateway.New(gateway.Config{BasePath: "/paywall", Products: products,
 		WebhookSecrets: []string{"whsec_test"}, SessionSecret: sessionSecret},
 		gateway.Deps{Store: st, API: api, Applier: &events.Applier{Store: st, API: api}})
@@ -61,7 +62,7 @@ func newFixture(t *testing.T, redisURL string) *fixture {
 		t.Fatal(err)
 	}
 	c, err := console.New(console.Config{Admins: []string{"alice", "carol"}, BasePath: "/paywall",
-		Products: []console.Product{{ID: "pro", Name: "Pro articles"}, {ID: "course"}}, Store: st})
+		Products: catalog.Catalog{{ID: "pro", Name: "Pro articles"}, {ID: "course"}}, Store: st})
 	if err != nil {
 		t.Fatal(err)
 	}

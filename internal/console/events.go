@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"strconv"
 
+	"github.com/caddy-paywall/caddy-paywall/internal/catalog"
 	"github.com/caddy-paywall/caddy-paywall/internal/store"
 )
 
@@ -14,7 +15,7 @@ var actions = []string{"grant", "grant-blocked", "revoke", "restore", "tombstone
 type eventsPage struct {
 	view
 	User, Product, Action string
-	Products              []Product
+	Products              []catalog.Product
 	Actions               []string
 	Entries               []store.AuditEntry
 	// Next is the cursor of the next (older) page; "" at the end.

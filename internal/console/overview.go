@@ -43,7 +43,7 @@ func (c *Console) overview(w http.ResponseWriter, r *http.Request, v view) {
 	stats, err := c.cfg.Store.Stats(ctx, now, Days)
 	if err == nil {
 		var holders map[string]int64
-		holders, err = c.cfg.Store.LiveHolders(ctx, now, c.productIDs())
+		holders, err = c.cfg.Store.LiveHolders(ctx, now, c.cfg.Products.IDs())
 		for _, pr := range c.cfg.Products {
 			p.Holders = append(p.Holders, holderRow{ID: pr.ID, Name: c.productName(pr.ID), Live: holders[pr.ID]})
 		}

@@ -11,6 +11,7 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/caddy-paywall/caddy-paywall/internal/catalog"
 	"github.com/caddy-paywall/caddy-paywall/internal/store"
 )
 
@@ -21,7 +22,7 @@ type userPage struct {
 	Grants   []grantRow
 	Live     []string
 	Trail    []store.AuditEntry
-	Products []Product
+	Products []catalog.Product
 	Done     string // what the last form did
 	DoneOp   string // grant or revoke
 	Error    string
@@ -49,10 +50,11 @@ func (c *Console) user(w http.ResponseWriter, r *http.Request, v view) {
 	c.showUser(w, r, p, http.StatusOK)
 }
 
-func (c *Console) products() []Product {
-	out := make([]Product, len(c.cfg.Products))
+// products are the configured products, each named as the pages name it.
+func (c *Console) products() []catalog.Product {
+	out := make([]catalog.Product, len(c.cfg.Products))
 	for i, p := range c.cfg.Products {
-		out[i] = Product{ID: p.ID, Name: c.productName(p.ID)}
+		out[i] = catalog.Product{ID: p.ID, Name: c.productName(p.ID)}
 	}
 	return out
 }

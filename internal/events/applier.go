@@ -1,23 +1,15 @@
 package events
 
 import (
-	"slices"
 	"time"
 
 	"go.uber.org/zap"
 
 	"github.com/stripe/stripe-go/v76/client"
 
+	"github.com/caddy-paywall/caddy-paywall/internal/catalog"
 	"github.com/caddy-paywall/caddy-paywall/internal/store"
 )
-
-// Product is what the applier needs to know about a product for sale.
-type Product struct {
-	ID        string
-	Prices    []string // any of them opens the product
-	Mode      string   // "payment" | "subscription"
-	AccessFor time.Duration
-}
 
 // Policies are the operator's choices for refunds, disputes and late
 // subscription payments.
@@ -41,7 +33,7 @@ const RenewalLeeway = 2 * time.Hour
 type Applier struct {
 	Store    *store.Store
 	API      *client.API
-	Products []Product
+	Products catalog.Catalog
 	Policies Policies
 	// LiveMode is the mode of the secret key; events of the other mode are
 	// acknowledged and ignored.
@@ -76,24 +68,6 @@ func (a *Applier) now() time.Time {
 		return a.Now()
 	}
 	return time.Now()
-}
-
-func (a *Applier) product(id string) (Product, bool) {
-	for _, p := range a.Products {
-		if p.ID == id {
-			return p, true
-		}
-	}
-	return Product{}, false
-}
-
-func (a *Applier) productForPrice(price string) (Product, bool) {
-	for _, p := range a.Products {
-		if slices.Contains(p.Prices, price) {
-			return p, true
-		}
-	}
-	return Product{}, false
 }
 
 // meta builds the store metadata of a change caused by evt.

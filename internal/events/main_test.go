@@ -16,6 +16,7 @@ import (
 	"github.com/stripe/stripe-go/v76"
 	"github.com/stripe/stripe-go/v76/client"
 
+	"github.com/caddy-paywall/caddy-paywall/internal/catalog"
 	"github.com/caddy-paywall/caddy-paywall/internal/events"
 	"github.com/caddy-paywall/caddy-paywall/internal/store"
 	"github.com/caddy-paywall/caddy-paywall/internal/stripeapi"
@@ -41,9 +42,9 @@ const (
 	otherAPIVer = "2024-06-20"
 )
 
-var testProducts = []events.Product{
+var testProducts = catalog.Catalog{
 	{ID: "pro", Prices: []string{"price_pro"}, Mode: "payment"},
-	{ID: "pass", Prices: []string{"price_pass"}, Mode: "payment", AccessFor: passFor},
+	{ID: "pass", Prices: []string{"price_pass"}, Mode: "payment", AccessFor: catalog.Duration(passFor)},
 	{ID: "course", Prices: []string{"price_course"}, Mode: "subscription"},
 	{ID: "course2", Prices: []string{"price_course2"}, Mode: "subscription"},
 	{ID: "club", Prices: []string{"price_club_monthly", "price_club_yearly"}, Mode: "subscription"},

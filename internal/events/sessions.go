@@ -92,7 +92,7 @@ func (a *Applier) fulfil(ctx context.Context, s Session, m store.Meta) (store.Re
 	if source == "" {
 		source = s.ID
 	}
-	p, _ := a.product(productID)
+	p, _ := a.Products.ByID(productID)
 	// A subscription's payments are counted from its invoices.
 	m.Tally = &store.Tally{Payments: 1, Amount: s.AmountTotal, Currency: s.Currency, PerSource: true}
 	return a.Store.Grant(ctx, store.GrantRequest{
@@ -100,7 +100,7 @@ func (a *Applier) fulfil(ctx context.Context, s Session, m store.Meta) (store.Re
 		User:            user,
 		Product:         productID,
 		Source:          source,
-		AccessFor:       p.AccessFor,
+		AccessFor:       p.AccessFor.Std(),
 		PaymentIntent:   string(s.PaymentIntent),
 		Customer:        string(s.Customer),
 		CheckoutSession: s.ID,

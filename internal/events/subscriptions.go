@@ -108,7 +108,7 @@ func (a *Applier) subscriptionOwner(ctx context.Context, sub Subscription) (user
 // item price.
 func (a *Applier) subscriptionProduct(sub Subscription) (string, bool) {
 	for _, it := range sub.Items.Data {
-		if p, found := a.productForPrice(it.Price.ID); found {
+		if p, found := a.Products.ByPrice(it.Price.ID); found {
 			return p.ID, true
 		}
 	}

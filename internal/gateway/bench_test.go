@@ -46,11 +46,7 @@ func benchGateway(b *testing.B, reader func(*store.Store) Entitlements) (*Gatewa
 	})
 	st := store.New(client, prefix)
 	api := stripeapi.New("sk_test_bench", "http://127.0.0.1:1") // never called here
-	evProducts := make([]events.Product, len(testProducts))
-	for i, p := range testProducts {
-		evProducts[i] = events.Product{ID: p.ID, Prices: p.Prices, Mode: p.Mode, AccessFor: p.AccessFor}
-	}
-	d := Deps{Store: st, API: api, Applier: &events.Applier{Store: st, API: api, Products: evProducts}}
+	d := Deps{Store: st, API: api, Applier: &events.Applier{Store: st, API: api, Products: testProducts}}
 	if reader != nil {
 		d.Reader = reader(st)
 	}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/stripe/stripe-go/v76"
 
+	"github.com/caddy-paywall/caddy-paywall/internal/catalog"
 	"github.com/caddy-paywall/caddy-paywall/internal/events"
 	"github.com/caddy-paywall/caddy-paywall/internal/paths"
 	"github.com/caddy-paywall/caddy-paywall/internal/tally"
@@ -46,12 +47,12 @@ func (g *Gateway) serveCheckout(w http.ResponseWriter, r *http.Request, user str
 			"This form has expired or did not come from this site. Go back and try again.", user)
 		return
 	}
-	p, ok := g.product(r.PostForm.Get("product"))
+	p, ok := g.cfg.Products.ByID(r.PostForm.Get("product"))
 	if !ok {
 		g.errorPage(w, http.StatusBadRequest, "Unknown product", "There is nothing to buy here.", user)
 		return
 	}
-	price, ok := p.price(r.PostForm.Get("price"))
+	price, ok := p.ChoosePrice(r.PostForm.Get("price"))
 	if !ok {
 		g.errorPage(w, http.StatusBadRequest, "Unknown price", "This price is not offered for "+p.ID+". Go back and choose one of the prices shown.", user)
 		return
@@ -97,7 +98,7 @@ func (g *Gateway) serveCheckout(w http.ResponseWriter, r *http.Request, user str
 // checkoutParams describes the Checkout Session: who pays (metadata on the
 // session and on the payment intent or subscription, so every later event
 // finds the user), what (price, one of p's), and where to come back.
-func (g *Gateway) checkoutParams(r *http.Request, user string, p Product, price string, expiresAt int64) *stripe.CheckoutSessionParams {
+func (g *Gateway) checkoutParams(r *http.Request, user string, p catalog.Product, price string, expiresAt int64) *stripe.CheckoutSessionParams {
 	meta := map[string]string{events.MetaUser: user, events.MetaProduct: p.ID}
 	params := &stripe.CheckoutSessionParams{
 		Mode:              stripe.String(p.Mode),
@@ -113,8 +114,8 @@ func (g *Gateway) checkoutParams(r *http.Request, user string, p Product, price 
 	}
 	if p.Mode == "subscription" {
 		params.SubscriptionData = &stripe.CheckoutSessionSubscriptionDataParams{Metadata: meta}
-		if p.TrialDays > 0 {
-			params.SubscriptionData.TrialPeriodDays = stripe.Int64(p.TrialDays)
+		if p.TrialDays() > 0 {
+			params.SubscriptionData.TrialPeriodDays = stripe.Int64(p.TrialDays())
 		}
 	} else {
 		params.PaymentIntentData = &stripe.CheckoutSessionPaymentIntentDataParams{Metadata: meta}

@@ -82,18 +82,18 @@ type priceOffer struct {
 func (g *Gateway) productInfo(r *http.Request, ids []string) []productInfo {
 	out := make([]productInfo, 0, len(ids))
 	for _, id := range ids {
-		p, ok := g.product(id)
+		p, ok := g.cfg.Products.ByID(id)
 		if !ok {
 			continue
 		}
 		v := g.productViewOf(r.Context(), p, false) // the 402 never waits on Stripe
-		info := productInfo{ID: p.ID, Name: v.Name, Amount: v.Price, Mode: p.Mode, TrialDays: p.TrialDays,
+		info := productInfo{ID: p.ID, Name: v.Name, Amount: v.Price, Mode: p.Mode, TrialDays: p.TrialDays(),
 			Prices: make([]priceOffer, len(v.Prices))}
 		for i, pr := range v.Prices {
 			info.Prices[i] = priceOffer{ID: pr.ID, Amount: pr.Label}
 		}
-		if len(p.Prices) > 0 {
-			info.Price = p.Prices[0]
+		if prices := p.AllPrices(); len(prices) > 0 {
+			info.Price = prices[0]
 		}
 		out = append(out, info)
 	}

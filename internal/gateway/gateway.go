@@ -12,6 +12,7 @@ import (
 	"github.com/stripe/stripe-go/v76/client"
 	"go.uber.org/zap"
 
+	"github.com/caddy-paywall/caddy-paywall/internal/catalog"
 	"github.com/caddy-paywall/caddy-paywall/internal/crawlers"
 	"github.com/caddy-paywall/caddy-paywall/internal/events"
 	"github.com/caddy-paywall/caddy-paywall/internal/meter"
@@ -20,23 +21,10 @@ import (
 	"github.com/caddy-paywall/caddy-paywall/internal/tally"
 )
 
-// Product is one thing for sale.
-type Product struct {
-	ID                  string
-	Name                string   // "" means the Stripe Price's product name
-	Prices              []string // the pay page offers each; the first is the default
-	Mode                string   // "payment" | "subscription"
-	AccessFor           time.Duration
-	AllowPromotionCodes bool
-	TrialDays           int64    // subscriptions: free days before the first charge
-	Description         string   // what it opens, for the pay page; "" means its paths in words
-	Paths               []string // the path patterns it gates
-}
-
 // Config is what the operator chose.
 type Config struct {
 	BasePath       string
-	Products       []Product
+	Products       catalog.Catalog
 	WebhookSecrets []string
 	SessionSecret  string
 	// AllowOnStoreError lets gated requests pass when Redis fails
@@ -136,15 +124,6 @@ func New(cfg Config, d Deps) (*Gateway, error) {
 		d.Applier.Changed = g.invalidate
 	}
 	return g, nil
-}
-
-func (g *Gateway) product(id string) (Product, bool) {
-	for _, p := range g.cfg.Products {
-		if p.ID == id {
-			return p, true
-		}
-	}
-	return Product{}, false
 }
 
 // invalidate drops a user from the entitlement cache at once, when there

@@ -17,6 +17,7 @@ import (
 	"github.com/stripe/stripe-go/v76"
 	stripeclient "github.com/stripe/stripe-go/v76/client"
 
+	"github.com/caddy-paywall/caddy-paywall/internal/catalog"
 	"github.com/caddy-paywall/caddy-paywall/internal/events"
 	"github.com/caddy-paywall/caddy-paywall/internal/store"
 	"github.com/caddy-paywall/caddy-paywall/internal/stripeapi"
@@ -29,7 +30,7 @@ const (
 	testSessionSecret = "0123456789abcdef0123456789abcdef-test"
 )
 
-var testProducts = []Product{
+var testProducts = catalog.Catalog{
 	{ID: "pro", Name: "Pro articles", Prices: []string{"price_pro"}, Mode: "payment"},
 	{ID: "course", Name: "The course", Prices: []string{"price_course"}, Mode: "subscription"},
 }
@@ -51,7 +52,7 @@ type fixtureOpts struct {
 	stripeURL string
 	// products replace testProducts; tax sets automatic_tax and
 	// tax_id_collection.
-	products []Product
+	products catalog.Catalog
 	tax      bool
 }
 
@@ -89,11 +90,7 @@ func newFixture(t testing.TB, o fixtureOpts) *fixture {
 	if o.products != nil {
 		products = o.products
 	}
-	evProducts := make([]events.Product, len(products))
-	for i, p := range products {
-		evProducts[i] = events.Product{ID: p.ID, Prices: p.Prices, Mode: p.Mode, AccessFor: p.AccessFor}
-	}
-	applier := &events.Applier{Store: st, API: api, Products: evProducts}
+	applier := &events.Applier{Store: st, API: api, Products: products}
 	gw, err := New(Config{
 		BasePath: "/paywall", Products: products,
 		AutomaticTax: o.tax, TaxIDCollection: o.tax,

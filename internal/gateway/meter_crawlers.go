@@ -97,7 +97,7 @@ func freeViewsInfo(m *Metered) map[string]any {
 // freeViewsUsed is the pay page's note when the visitor has used the free
 // views of one of the products offered: "" when none has a meter, or its
 // views are left. A store failure only leaves the note out.
-func (g *Gateway) freeViewsUsed(ctx context.Context, user string, products []pages.Product) string {
+func (g *Gateway) freeViewsUsed(ctx context.Context, user string, products []pages.Listing) string {
 	if g.meter == nil {
 		return ""
 	}

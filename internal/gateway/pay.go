@@ -3,6 +3,7 @@ package gateway
 import (
 	"net/http"
 
+	"github.com/caddy-paywall/caddy-paywall/internal/catalog"
 	"github.com/caddy-paywall/caddy-paywall/internal/pages"
 	"github.com/caddy-paywall/caddy-paywall/internal/paths"
 	"github.com/caddy-paywall/caddy-paywall/internal/tally"
@@ -24,9 +25,9 @@ func (g *Gateway) servePay(w http.ResponseWriter, r *http.Request, user string, 
 	if g.refuseUncarriableUser(w, r, user) {
 		return
 	}
-	var products []Product
+	var products []catalog.Product
 	for _, id := range r.URL.Query()["product"] {
-		if p, ok := g.product(id); ok {
+		if p, ok := g.cfg.Products.ByID(id); ok {
 			products = append(products, p)
 		}
 	}

@@ -10,6 +10,7 @@ import (
 	"github.com/stripe/stripe-go/v76"
 	"github.com/stripe/stripe-go/v76/client"
 
+	"github.com/caddy-paywall/caddy-paywall/internal/catalog"
 	"github.com/caddy-paywall/caddy-paywall/internal/pages"
 )
 
@@ -106,18 +107,19 @@ func (c *priceCache) fetch(ctx context.Context, id string) priceInfo {
 
 // productView is a product as the pages show it: the configured name, else
 // the Stripe product's, else the id.
-func (g *Gateway) productView(ctx context.Context, p Product) pages.Product {
+func (g *Gateway) productView(ctx context.Context, p catalog.Product) pages.Listing {
 	return g.productViewOf(ctx, p, true)
 }
 
 // productViewOf is productView; without wait it never waits on Stripe.
 // The name and Price come from the first price.
-func (g *Gateway) productViewOf(ctx context.Context, p Product, wait bool) pages.Product {
-	v := pages.Product{ID: p.ID, Name: p.Name, Mode: p.Mode, TrialDays: p.TrialDays, Description: p.Description}
+func (g *Gateway) productViewOf(ctx context.Context, p catalog.Product, wait bool) pages.Listing {
+	v := pages.Listing{ID: p.ID, Name: p.Name, Mode: p.Mode, TrialDays: p.TrialDays(), Description: p.Description}
+	prices := p.AllPrices()
 	if v.Description == "" {
 		v.Description = describePaths(p.Paths)
 	}
-	for i, id := range p.Prices {
+	for i, id := range prices {
 		info := g.prices.get(ctx, id, wait)
 		if i == 0 {
 			v.Price = info.display
@@ -125,8 +127,8 @@ func (g *Gateway) productViewOf(ctx context.Context, p Product, wait bool) pages
 				v.Name = info.productName
 			}
 		}
-		offer := pages.Offer(p.TrialDays, info.plan)
-		if info.plan == "" && len(p.Prices) > 1 {
+		offer := pages.Offer(p.TrialDays(), info.plan)
+		if info.plan == "" && len(prices) > 1 {
 			// Stripe did not answer: the choices must still differ.
 			offer = "Option " + strconv.Itoa(i+1) + ": " + strings.ToLower(offer[:1]) + offer[1:]
 		}

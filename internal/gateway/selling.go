@@ -1,20 +1,10 @@
 package gateway
 
 import (
-	"slices"
 	"strings"
 
 	"github.com/stripe/stripe-go/v76"
 )
-
-// price is the Price the visitor chose for p: one of p's prices, the
-// first when none was chosen.
-func (p Product) price(chosen string) (string, bool) {
-	if chosen == "" && len(p.Prices) > 0 {
-		return p.Prices[0], true
-	}
-	return chosen, chosen != "" && slices.Contains(p.Prices, chosen)
-}
 
 // taxParams asks Checkout for Stripe Tax and tax ids when configured.
 // Stripe Tax needs the customer's address, so Checkout always collects

@@ -9,14 +9,15 @@ import (
 	"testing"
 	"time"
 
+	"github.com/caddy-paywall/caddy-paywall/internal/catalog"
 	"github.com/caddy-paywall/caddy-paywall/internal/store"
 )
 
 // sellingProducts: a subscription with two prices and a trial, and a
 // one-time product.
-var sellingProducts = []Product{
+var sellingProducts = catalog.Catalog{
 	{ID: "club", Name: "Club", Prices: []string{"price_monthly", "price_yearly"}, Mode: "subscription",
-		TrialDays: 14, Paths: []string{"/club/*"}},
+		Trial: catalog.Duration(14 * catalog.Day), Paths: []string{"/club/*"}},
 	{ID: "pro", Name: "Pro articles", Prices: []string{"price_pro"}, Mode: "payment",
 		Description: "Every article, for good.", Paths: []string{"/premium/*"}},
 }

@@ -84,7 +84,7 @@ func (g *Gateway) serveCancel(w http.ResponseWriter, r *http.Request, user strin
 	user, _, d := g.whoPays(r, user)
 	id := r.URL.Query().Get("product")
 	data := pages.CancelData{User: user, BackURL: "/"}
-	if _, ok := g.product(id); ok {
+	if _, ok := g.cfg.Products.ByID(id); ok {
 		data.ProductName = g.productName(r, id)
 		data.PayURL = g.payURL([]string{id}, d.ReturnTo)
 	}
@@ -128,7 +128,7 @@ func (g *Gateway) serveHealthz(w http.ResponseWriter, r *http.Request) {
 }
 
 func (g *Gateway) productName(r *http.Request, id string) string {
-	if p, ok := g.product(id); ok {
+	if p, ok := g.cfg.Products.ByID(id); ok {
 		return g.productView(r.Context(), p).Name
 	}
 	return ""

@@ -66,8 +66,10 @@ import (
 	"strings"
 )
 
-// Product is one thing the pay page offers.
-type Product struct {
+// Listing is one product as the pay page lists it: its name, description
+// and prices formatted for display. (The product itself, as configured, is
+// catalog.Product; templates get this view of it.)
+type Listing struct {
 	// ID is the product's identifier in the paywall config; the pay form
 	// posts it as "product", and the button's id is "pay-" + ID.
 	ID string
@@ -110,7 +112,7 @@ type PayData struct {
 	User string
 	// Products are the products that open the requested page: one form
 	// each. Several when several products gate the same path.
-	Products []Product
+	Products []Listing
 	// CheckoutURL is where the forms POST.
 	CheckoutURL string
 	// CSRFToken goes in the hidden input "csrf_token".
@@ -285,7 +287,7 @@ const layoutFile = "layout.html"
 var samples = map[string]any{
 	Pay: PayData{
 		User: "alice",
-		Products: []Product{
+		Products: []Listing{
 			{ID: "pro", Name: "Pro articles", Description: "Everything under /premium/.", Price: "€9.00",
 				Prices: []Price{{ID: "price_pro", Label: "€9", Offer: "€9"}}, Mode: "payment"},
 			{ID: "club", Name: "Club", Price: "$5.00 / month", Mode: "subscription", TrialDays: 14,

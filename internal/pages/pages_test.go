@@ -46,7 +46,7 @@ func mustNotContain(t *testing.T, body string, bads ...string) {
 func TestPayPage(t *testing.T) {
 	data := PayData{
 		User: "alice",
-		Products: []Product{
+		Products: []Listing{
 			{ID: "pro", Name: "Pro articles", Price: FormatPrice(900, "eur", ""), Mode: "payment"},
 			{ID: "club", Name: "Club", Price: FormatPrice(500, "usd", "month"), Mode: "subscription"},
 			{ID: "misc", Name: "Misc", Mode: "payment"},
@@ -212,7 +212,7 @@ func TestEscaping(t *testing.T) {
 	}{
 		{Pay, PayData{
 			User:        evil,
-			Products:    []Product{{ID: `p" onclick="x`, Name: evil, Price: evil, Mode: "payment"}},
+			Products:    []Listing{{ID: `p" onclick="x`, Name: evil, Price: evil, Mode: "payment"}},
 			CheckoutURL: "javascript:alert(1)",
 			CSRFToken:   `"><script>`,
 			Nonce:       `"><script>`,
@@ -458,7 +458,7 @@ func TestConcurrentRender(t *testing.T) {
 // With a stand-in for Stripe (the offline demo, tests), no page claims
 // that Stripe takes the payment; with Stripe, the pages say so.
 func TestPagesDoNotClaimStripeForAStandIn(t *testing.T) {
-	pay := PayData{User: "ann", Products: []Product{{ID: "pro", Name: "Pro", Price: "€9.00"}}, CheckoutURL: "/paywall/checkout"}
+	pay := PayData{User: "ann", Products: []Listing{{ID: "pro", Name: "Pro", Price: "€9.00"}}, CheckoutURL: "/paywall/checkout"}
 	processing := ProcessingData{User: "ann", ProductName: "Pro", RefreshURL: "/paywall/success?session_id=cs_1"}
 	mustContain(t, render(t, Builtin(), 200, Pay, pay).Body.String(), "Stripe's secure checkout page")
 	mustContain(t, render(t, Builtin(), 200, Processing, processing).Body.String(), "Stripe is still confirming")

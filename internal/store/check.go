@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/caddy-paywall/caddy-paywall/internal/catalog"
 )
 
 // ErrInvalid is wrapped by the error of a change whose request is
@@ -40,11 +42,8 @@ func needProduct(p string) func() error {
 		if p == "" {
 			return fmt.Errorf("%w: no product", ErrInvalid)
 		}
-		for i := 0; i < len(p); i++ {
-			c := p[i]
-			if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '-') {
-				return fmt.Errorf("%w: product id %q is not [A-Za-z0-9_-]+", ErrInvalid, p)
-			}
+		if !catalog.ValidID(p) {
+			return fmt.Errorf("%w: product id %q is not [A-Za-z0-9_-]+", ErrInvalid, p)
 		}
 		return nil
 	}
