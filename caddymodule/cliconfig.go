@@ -27,16 +27,12 @@ func usageErr(format string, args ...any) error {
 // configFlags are the flags every admin command shares with `caddy run`.
 type configFlags struct {
 	config, adapter, site string
-	json                  bool
 }
 
-func (f *configFlags) add(cmd *cobra.Command, jsonOutput bool) {
+func (f *configFlags) add(cmd *cobra.Command) {
 	cmd.Flags().StringVarP(&f.config, "config", "c", "", "the config file `caddy run` uses (default: ./Caddyfile)")
 	cmd.Flags().StringVarP(&f.adapter, "adapter", "a", "", "the config adapter, e.g. caddyfile")
 	cmd.Flags().StringVar(&f.site, "site", "", "the site whose paywall to use, when the config has several")
-	if jsonOutput {
-		cmd.Flags().BoolVar(&f.json, "json", false, "print JSON")
-	}
 }
 
 // cliPaywall is a paywall block loaded from the config for a command.
@@ -95,7 +91,7 @@ func (f *configFlags) loadPaywall() (*cliPaywall, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &cliPaywall{Paywall: p, site: pick.site, client: client, parts: p.buildParts(client)}, nil
+	return &cliPaywall{Paywall: p, site: pick.site, client: client, parts: p.buildParts(p.newStore(client), nil)}, nil
 }
 
 type foundPaywall struct {

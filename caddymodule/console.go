@@ -64,27 +64,23 @@ func (c *ConsoleConfig) validate() error {
 	return nil
 }
 
-// provisionConsole builds the console and the counters that feed it, and
-// starts their flusher; Cleanup stops it.
-func (p *Paywall) provisionConsole(st *store.Store) error {
+// provisionConsole builds the console and the counters that feed it
+// (p.tally), and starts their flusher; Cleanup stops it. Without a console
+// it returns nil.
+func (p *Paywall) provisionConsole(st *store.Store) (gateway.Console, error) {
 	if p.Console == nil {
-		return nil
+		return nil, nil
 	}
 	c, err := console.New(console.Config{
 		Admins: p.Console.Admins, BasePath: p.BasePath, Products: p.Products, Store: st, Log: p.logger,
 	})
 	if err != nil {
-		return fmt.Errorf("paywall: %v", err)
+		return nil, fmt.Errorf("paywall: %v", err)
 	}
 	p.tally = tally.New(st, time.Second, nil)
 	p.tally.Start()
 	p.metrics.tally = p.tally
-	p.gateway.Console, p.gateway.Tally = c, p.tally
-	p.gateway.OnWebhook = func(r gateway.WebhookResult) {
-		p.metrics.webhook(r)
-		p.tally.Webhook(r.Type, r.Outcome)
-	}
-	return nil
+	return c, nil
 }
 
 // stopConsole stops the counters' flusher and writes what is left.

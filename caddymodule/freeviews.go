@@ -52,21 +52,6 @@ func unmarshalFreeViews(d *caddyfile.Dispenser, opt string) (*catalog.FreeViews,
 	return &catalog.FreeViews{Views: n, Per: catalog.Duration(per)}, nil
 }
 
-// freeViewLimits are the products' free views, for the gateway.
-func (p *Paywall) freeViewLimits() map[string]meter.Limit {
-	var out map[string]meter.Limit
-	for _, pr := range p.Products {
-		if pr.FreeViews == nil {
-			continue
-		}
-		if out == nil {
-			out = map[string]meter.Limit{}
-		}
-		out[pr.ID] = meter.Limit{Views: pr.FreeViews.Views, Per: pr.FreeViews.Per.Std()}
-	}
-	return out
-}
-
 // freeViewMeter is the meter on the paywall's Redis, or nil when no
 // product has free views.
 func (p *Paywall) freeViewMeter(rc redis.UniversalClient) *meter.Meter {

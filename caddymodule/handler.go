@@ -13,46 +13,25 @@ import (
 	"github.com/caddy-paywall/caddy-paywall/internal/gateway"
 )
 
-// ServeHTTP strips spoofed X-Paywall-* headers, serves the endpoints under
-// base_path, and decides gated requests. Ungated requests pass on without
-// touching Redis.
+// ServeHTTP adapts Caddy to the gateway's gate (gateway.Check), which
+// decides everything: endpoints, ungated paths, identity, entitlements,
+// free views, crawlers, shadow and on_store_error. Here the replacer goes
+// in, and the answer, the upstream headers and the placeholders come out.
+// Ungated requests pass on without touching Redis.
 func (p *Paywall) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler) error {
 	gateway.StripPaywallHeaders(r.Header)
 	repl := r.Context().Value(caddy.ReplacerCtxKey).(*caddy.Replacer)
 
-	if p.gateway.IsEndpoint(r.URL.Path) {
+	d := p.gateway.Check(r, originalPath(r))
+	switch {
+	case d.Outcome == gateway.Endpoint:
 		p.gateway.ServeEndpoint(w, r, p.endpointUser(r, repl), p.loginURLFunc(repl))
 		return nil
-	}
-	products, lenient := p.gates.Check(r.URL.Path, originalPath(r))
-	if lenient && !p.Shadow {
-		p.refuseLenient(w, r)
-		return nil
-	}
-	if products == nil || (p.loginPath != "" && strings.EqualFold(r.URL.Path, p.loginPath)) {
+	case d.Outcome == gateway.Ungated:
 		return next.ServeHTTP(w, r)
 	}
-
-	user, err := p.gateUser(r, repl)
-	if err != nil {
-		p.metrics.decision(gateway.IdentityUnavailable)
-		p.logger.Error("paywall: whoami: the site cannot say who is signed in", zap.String("url", p.whoami.URL()), zap.Error(err))
-		if p.Shadow {
-			return next.ServeHTTP(w, r)
-		}
-		p.gateway.Deny(w, r, gateway.Decision{Outcome: gateway.IdentityUnavailable, Products: products}, "")
-		return nil
-	}
-	d := p.gateway.Decide(r.Context(), gateway.RequestOf(r, user, products))
-	p.metrics.decision(d.Outcome)
-	if p.logger.Core().Enabled(zap.DebugLevel) {
-		p.logger.Debug("paywall decision", zap.String("outcome", string(d.Outcome)),
-			zap.String("user", d.User), zap.Strings("products", d.Products), zap.String("path", r.URL.Path))
-	}
-	if d.Err != nil {
-		p.logger.Error("paywall: reading entitlements", zap.String("user", d.User), zap.Error(d.Err))
-	}
-	if !d.Passes() && !p.Shadow {
+	p.record(r, d)
+	if !d.GoesOn() {
 		p.gateway.Deny(w, r, d, p.loginURLFunc(repl)(gateway.ReturnTo(r)))
 		return nil
 	}
@@ -72,6 +51,33 @@ func (p *Paywall) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 		}
 	}
 	return next.ServeHTTP(pr, r)
+}
+
+// record counts and logs a decision taken at a gate.
+func (p *Paywall) record(r *http.Request, d gateway.Decision) {
+	switch d.Outcome {
+	case gateway.Lenient:
+		p.identity.lenient.Inc()
+		p.logger.Warn("paywall: refused a path that is gated only under a more lenient reading than Caddy's path matcher",
+			zap.String("path", r.URL.EscapedPath()))
+		return
+	case gateway.IdentityUnavailable:
+		p.logger.Error("paywall: whoami: the site cannot say who is signed in", zap.String("url", p.whoami.URL()), zap.Error(d.Err))
+	case gateway.StoreDenied, gateway.StoreAllowed:
+		p.logger.Error("paywall: reading entitlements", zap.String("user", d.User), zap.Error(d.Err))
+	}
+	p.metrics.decision(d.Outcome)
+	if p.logger.Core().Enabled(zap.DebugLevel) {
+		p.logger.Debug("paywall decision", zap.String("outcome", string(d.Outcome)),
+			zap.String("user", d.User), zap.Strings("products", d.Products), zap.String("path", r.URL.Path))
+	}
+}
+
+// gateIdentity is the gate's Identity: the `user` placeholder, or whoami.
+type gateIdentity struct{ p *Paywall }
+
+func (id gateIdentity) User(r *http.Request) (string, error) {
+	return id.p.gateUser(r, r.Context().Value(caddy.ReplacerCtxKey).(*caddy.Replacer))
 }
 
 // user is the `user` placeholder's value for this request. A request

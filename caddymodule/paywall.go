@@ -11,7 +11,6 @@ import (
 
 	"github.com/caddy-paywall/caddy-paywall/internal/catalog"
 	"github.com/caddy-paywall/caddy-paywall/internal/gateway"
-	"github.com/caddy-paywall/caddy-paywall/internal/paths"
 	"github.com/caddy-paywall/caddy-paywall/internal/tally"
 	"github.com/caddy-paywall/caddy-paywall/internal/whoami"
 )
@@ -151,12 +150,10 @@ type Paywall struct {
 	Console *ConsoleConfig `json:"console,omitempty"`
 
 	gateway         *gateway.Gateway
-	gates           paths.Gates
 	resolved        resolvedSecrets
 	userPlaceholder string         // "x" when User is exactly "{x}"
 	userHeader      string         // "X-User" when User is exactly "{http.request.header.X-User}", canonical
 	productValues   map[string]any // each product ID as the {http.paywall.products} value, boxed once
-	loginPath       string         // the login page's path, never gated
 	redisKey        string         // this instance's key in redisClients
 	logger          *zap.Logger
 	metrics         *metrics

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"net/textproto"
-	"net/url"
 	"strings"
 	"time"
 
@@ -16,7 +15,6 @@ import (
 	"github.com/caddy-paywall/caddy-paywall/internal/events"
 	"github.com/caddy-paywall/caddy-paywall/internal/gateway"
 	"github.com/caddy-paywall/caddy-paywall/internal/pages"
-	"github.com/caddy-paywall/caddy-paywall/internal/paths"
 	"github.com/caddy-paywall/caddy-paywall/internal/store"
 	"github.com/caddy-paywall/caddy-paywall/internal/stripeapi"
 )
@@ -32,11 +30,6 @@ func (p *Paywall) Provision(ctx caddy.Context) error {
 		return err
 	}
 
-	gates, err := p.compileGates()
-	if err != nil {
-		return err
-	}
-	p.gates = gates
 	p.productValues = make(map[string]any, len(p.Products))
 	for _, pr := range p.Products {
 		p.productValues[pr.ID] = pr.ID
@@ -45,7 +38,6 @@ func (p *Paywall) Provision(ctx caddy.Context) error {
 	if field, ok := cutHeaderPlaceholder(p.userPlaceholder); ok {
 		p.userHeader = field
 	}
-	p.loginPath = loginPath(p.LoginURL)
 	if err := p.provisionIdentity(ctx.GetMetricsRegistry()); err != nil {
 		return err
 	}
@@ -55,7 +47,13 @@ func (p *Paywall) Provision(ctx caddy.Context) error {
 		return fmt.Errorf("paywall: %v", err)
 	}
 	p.redisKey = p.resolved.redisURL
-	parts := p.buildParts(client)
+	st := p.newStore(client)
+	reader, changed := p.entitlementReader(client, st)
+	parts := p.buildParts(st, changed)
+	console, err := p.provisionConsole(st)
+	if err != nil {
+		return err
+	}
 
 	pageSet, err := pages.Load(p.Templates)
 	if err != nil {
@@ -81,17 +79,28 @@ func (p *Paywall) Provision(ctx caddy.Context) error {
 		AutomaticTax:      p.AutomaticTax,
 		TaxIDCollection:   p.TaxIDCollection,
 		StandIn:           stripeapi.IsStandIn(p.resolved.apiURL),
-		FreeViews:         p.freeViewLimits(),
+		Shadow:            p.Shadow,
+		LoginURL:          p.LoginURL,
 	}, gateway.Deps{
-		Store: parts.store, Reader: p.entitlementReader(client, parts.store),
+		Identity: gateIdentity{p},
+		Store:    parts.store, Reader: reader,
 		API: parts.api, Applier: parts.applier, Pages: pageSet, Log: p.logger,
 		Meter: p.freeViewMeter(client), Crawlers: verifier,
+		OnWebhook: p.webhookDone, Console: console, Tally: p.tally,
 	})
 	if err != nil {
 		return fmt.Errorf("paywall: %v", err)
 	}
-	p.gateway.OnWebhook = p.metrics.webhook
-	return p.provisionConsole(parts.store)
+	return nil
+}
+
+// webhookDone counts what a webhook delivery did: in the metrics, and in
+// the console's counters when there is a console.
+func (p *Paywall) webhookDone(r gateway.WebhookResult) {
+	p.metrics.webhook(r)
+	if p.tally != nil {
+		p.tally.Webhook(r.Type, r.Outcome)
+	}
 }
 
 // resolveSecrets resolves the placeholders ({env.*}, {file.*}) in the
@@ -120,11 +129,17 @@ type parts struct {
 	applier *events.Applier
 }
 
-// buildParts builds the store, the Stripe client and the event applier
-// from a resolved config. It contacts neither Redis nor Stripe.
-func (p *Paywall) buildParts(rc redis.UniversalClient) parts {
+// newStore is the paywall's store on rc, from a resolved config.
+func (p *Paywall) newStore(rc redis.UniversalClient) *store.Store {
 	st := store.New(rc, p.KeyPrefix)
 	st.SetMinReplicas(p.RedisMinReplicas)
+	return st
+}
+
+// buildParts builds the Stripe client and the event applier on st from a
+// resolved config; changed, when set, is told of every user a change
+// touched (the entitlement cache). It contacts neither Redis nor Stripe.
+func (p *Paywall) buildParts(st *store.Store, changed func(user string)) parts {
 	api := stripeapi.New(p.resolved.stripeKey, p.resolved.apiURL)
 	return parts{store: st, api: api, applier: &events.Applier{
 		Store:    st,
@@ -137,17 +152,20 @@ func (p *Paywall) buildParts(rc redis.UniversalClient) parts {
 		},
 		LiveMode: stripeapi.LiveMode(p.resolved.stripeKey),
 		Log:      p.logger,
+		Changed:  changed,
 	}}
 }
 
 // entitlementReader is what the gate reads entitlements through: the
 // cache (following the store's changes) unless it is off, timed for the
-// store latency histogram.
-func (p *Paywall) entitlementReader(rc redis.UniversalClient, st *store.Store) gateway.Entitlements {
+// store latency histogram. changed drops a user from the cache at once
+// (nil without a cache): this gateway's own changes need not wait for
+// pub/sub.
+func (p *Paywall) entitlementReader(rc redis.UniversalClient, st *store.Store) (reader gateway.Entitlements, changed func(user string)) {
 	timed := timedReader{inner: st, hist: p.metrics.store}
 	cc := p.EntitlementCache
 	if cc != nil && cc.Off {
-		return timed
+		return timed, nil
 	}
 	if cc == nil {
 		cc = &CacheConfig{}
@@ -159,7 +177,7 @@ func (p *Paywall) entitlementReader(rc redis.UniversalClient, st *store.Store) g
 	ctx, cancel := context.WithCancel(context.Background())
 	p.stopFollow = cancel
 	go c.Follow(ctx, rc, st.ChangesChannel())
-	return c
+	return c, c.Invalidate
 }
 
 // Cleanup releases the shared Redis client; it works after a Provision
@@ -181,22 +199,6 @@ func (p *Paywall) Cleanup() error {
 	return nil
 }
 
-func (p *Paywall) compileGates() (paths.Gates, error) {
-	gates := make(paths.Gates, 0, len(p.Products))
-	for _, pr := range p.Products {
-		in, err := paths.Compile(pr.Paths)
-		if err != nil {
-			return nil, fmt.Errorf("paywall: product %q: paths: %v", pr.ID, err)
-		}
-		ex, err := paths.Compile(pr.Except)
-		if err != nil {
-			return nil, fmt.Errorf("paywall: product %q: except: %v", pr.ID, err)
-		}
-		gates = append(gates, paths.NewGate(pr.ID, in, ex))
-	}
-	return gates, nil
-}
-
 // singlePlaceholder returns "x" for "{x}", so the hot path can ask the
 // replacer for one value instead of scanning a template.
 func singlePlaceholder(s string) string {
@@ -214,16 +216,4 @@ func cutHeaderPlaceholder(name string) (string, bool) {
 		return "", false
 	}
 	return textproto.CanonicalMIMEHeaderKey(field), true
-}
-
-// loginPath is the path of a same-site login_url, which is never gated.
-func loginPath(loginURL string) string {
-	if i := strings.IndexAny(loginURL, "?#"); i >= 0 {
-		loginURL = loginURL[:i]
-	}
-	u, err := url.Parse(loginURL)
-	if err != nil || u.Host != "" || !strings.HasPrefix(u.Path, "/") {
-		return ""
-	}
-	return u.Path
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/caddyserver/caddy/v2"
 
 	"github.com/caddy-paywall/caddy-paywall/internal/catalog"
+	"github.com/caddy-paywall/caddy-paywall/internal/gateway"
 )
 
 // The values of the enumerated options; the first is the default.
@@ -25,8 +26,6 @@ const (
 	defaultBasePath  = "/paywall"
 	defaultRedis     = "redis://127.0.0.1:6379/0"
 	defaultKeyPrefix = "{paywall}:"
-
-	minSessionSecret = 32
 )
 
 // applyDefaults fills in the options left empty. Adapting a Caddyfile does
@@ -185,12 +184,7 @@ func webhookSecretForm(secret string) error {
 	return errors.New("not a webhook signing secret (want whsec_...)")
 }
 
-func sessionSecretForm(secret string) error {
-	if len(secret) < minSessionSecret {
-		return fmt.Errorf("must be at least %d characters (got %d)", minSessionSecret, len(secret))
-	}
-	return nil
-}
+func sessionSecretForm(secret string) error { return gateway.CheckSessionSecret(secret) }
 
 func checkAPIURL(v string) error {
 	if hasPlaceholder(v) {

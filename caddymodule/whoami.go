@@ -291,15 +291,6 @@ func (p *Paywall) endpointUser(r *http.Request, repl *caddy.Replacer) string {
 	return p.user(r, repl)
 }
 
-// refuseLenient answers a request whose path only a reading more lenient
-// than Caddy's path matcher puts inside a gate.
-func (p *Paywall) refuseLenient(w http.ResponseWriter, r *http.Request) {
-	p.identity.lenient.Inc()
-	p.logger.Warn("paywall: refused a path that is gated only under a more lenient reading than Caddy's path matcher",
-		zap.String("path", r.URL.EscapedPath()))
-	http.Error(w, "400 Bad Request: this path is read differently by different servers", http.StatusBadRequest)
-}
-
 // identityMetrics count what whoami asked and the lenient paths refused.
 type identityMetrics struct {
 	requests *prometheus.CounterVec

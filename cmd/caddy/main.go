@@ -1,5 +1,6 @@
-// Command caddy is a Caddy binary with the standard modules and the
-// paywall: `go run ./cmd/caddy run --config Caddyfile.example`.
+// Command caddy is a Caddy binary with the standard modules, the paywall
+// and its offline demo (`caddy paywall demo`):
+// `go run ./cmd/caddy run --config Caddyfile.example`.
 package main
 
 import (
@@ -8,6 +9,7 @@ import (
 	_ "github.com/caddyserver/caddy/v2/modules/standard"
 
 	_ "github.com/caddy-paywall/caddy-paywall/caddymodule"
+	_ "github.com/caddy-paywall/caddy-paywall/caddymodule/democmd"
 )
 
 func main() {

@@ -55,18 +55,17 @@ func newFixture(t *testing.T, redisURL string) *fixture {
 		&stripe.BackendConfig{URL: stripe.String(fmt.Sprintf("http://127.0.0.1:%d", testenv.FreePort(t))),
 			MaxNetworkRetries: stripe.Int64(0), LeveledLogger: &stripe.LeveledLogger{Level: stripe.LevelNull}})})
 	products := catalog.Catalog{{ID: "pro", Name: "Pro articles", Prices: []string{"price_pro"}, Mode: "payment"}, {ID: "course", Prices: []string{"price_course"}, Mode: "subscription"}}
-	gw, err := gateway.New(gateway.Config{BasePath: "/paywall", Products: products,
-		WebhookSecrets: []string{"whsec_test"}, SessionSecret: sessionSecret},
-		gateway.Deps{Store: st, API: api, Applier: &events.Applier{Store: st, API: api}})
-	if err != nil {
-		t.Fatal(err)
-	}
 	c, err := console.New(console.Config{Admins: []string{"alice", "carol"}, BasePath: "/paywall",
 		Products: catalog.Catalog{{ID: "pro", Name: "Pro articles"}, {ID: "course"}}, Store: st})
 	if err != nil {
 		t.Fatal(err)
 	}
-	gw.Console = c
+	gw, err := gateway.New(gateway.Config{BasePath: "/paywall", Products: products,
+		WebhookSecrets: []string{"whsec_test"}, SessionSecret: sessionSecret},
+		gateway.Deps{Store: st, API: api, Applier: &events.Applier{Store: st, API: api}, Console: c})
+	if err != nil {
+		t.Fatal(err)
+	}
 	return &fixture{gw: gw, store: st}
 }
 

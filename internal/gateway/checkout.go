@@ -89,7 +89,7 @@ func (g *Gateway) serveCheckout(w http.ResponseWriter, r *http.Request, user str
 			"We could not reach the payment provider. Please try again in a moment.", user)
 		return
 	}
-	g.Tally.Add(tally.Checkout)
+	g.tally.Add(tally.Checkout)
 	d.User, d.ReturnTo = user, returnTo
 	g.sessions.save(w, r, sess, d)
 	http.Redirect(w, r, cs.URL, http.StatusSeeOther)

@@ -30,7 +30,7 @@ func consolePath(rest string) bool {
 // machine gets 401), refuses anyone but an admin (403), and checks a
 // POST's origin and CSRF token (403, nothing changed).
 func (g *Gateway) serveConsole(w http.ResponseWriter, r *http.Request, user string, login LoginURLFunc) {
-	if g.Console == nil {
+	if g.console == nil {
 		g.errorPage(w, http.StatusNotFound, "Not found", "There is no such paywall page.", user)
 		return
 	}
@@ -39,7 +39,7 @@ func (g *Gateway) serveConsole(w http.ResponseWriter, r *http.Request, user stri
 		g.toLogin(w, r, login)
 		return
 	}
-	if !g.Console.Admin(who) {
+	if !g.console.Admin(who) {
 		g.errorPage(w, http.StatusForbidden, "Not allowed", "This console is for the site's administrators.", who)
 		return
 	}
@@ -67,5 +67,5 @@ func (g *Gateway) serveConsole(w http.ResponseWriter, r *http.Request, user stri
 		}
 		g.sessions.save(w, r, sess, d)
 	}
-	g.Console.ServeConsole(w, r, who, d.CSRF)
+	g.console.ServeConsole(w, r, who, d.CSRF)
 }

@@ -49,6 +49,9 @@ type Decision struct {
 	Err      error    // the store error (StoreDenied, StoreAllowed)
 	Metered  *Metered // the free-view meter consulted (FreeView, or Pay when used up)
 	Crawler  string   // the verified crawler (Crawler)
+	// Shadowed: the request does not pass, but shadow lets it through
+	// (see Check).
+	Shadowed bool
 }
 
 // Passes reports whether the request goes on to the upstream.

@@ -41,6 +41,8 @@ func (g *Gateway) Deny(w http.ResponseWriter, r *http.Request, d Decision, login
 			s.ReturnTo = ReturnTo(r)
 		})
 		http.Redirect(w, r, payURL, http.StatusSeeOther)
+	case Lenient:
+		http.Error(w, "400 Bad Request: this path is read differently by different servers", http.StatusBadRequest)
 	default: // StoreDenied, IdentityUnavailable
 		w.Header().Set("Retry-After", "5")
 		if machine {

@@ -54,6 +54,10 @@ type fixtureOpts struct {
 	// tax_id_collection.
 	products catalog.Catalog
 	tax      bool
+	// gate: who Check finds signed in, shadow and login_url.
+	identity Identity
+	shadow   bool
+	loginURL string
 }
 
 // newFixture builds a Gateway on a real Redis (its own key prefix) and
@@ -97,7 +101,9 @@ func newFixture(t testing.TB, o fixtureOpts) *fixture {
 		WebhookSecrets:    []string{testWebhookSecret, testOldSecret},
 		SessionSecret:     testSessionSecret,
 		AllowOnStoreError: o.allowStore,
-	}, Deps{Store: st, API: api, Applier: applier})
+		Shadow:            o.shadow,
+		LoginURL:          o.loginURL,
+	}, Deps{Store: st, API: api, Applier: applier, Identity: o.identity})
 	if err != nil {
 		t.Fatal(err)
 	}

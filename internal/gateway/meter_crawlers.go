@@ -50,7 +50,7 @@ func (g *Gateway) freeView(ctx context.Context, req Request, d *Decision) {
 		return
 	}
 	for _, id := range req.Products {
-		l, ok := g.cfg.FreeViews[id]
+		l, ok := g.freeViews[id]
 		if !ok {
 			continue
 		}
@@ -103,7 +103,7 @@ func (g *Gateway) freeViewsUsed(ctx context.Context, user string, products []pag
 	}
 	now := g.now()
 	for _, p := range products {
-		l, ok := g.cfg.FreeViews[p.ID]
+		l, ok := g.freeViews[p.ID]
 		if !ok {
 			continue
 		}

@@ -21,7 +21,7 @@ const googleUA = "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com
 // withFreeViews gives the fixture's "pro" product 2 free views per 720h,
 // counted on the fixture's Redis, on a clock the test moves.
 func withFreeViews(f *fixture, now *time.Time) {
-	f.gw.cfg.FreeViews = map[string]meter.Limit{"pro": {Views: 2, Per: 720 * time.Hour}}
+	f.gw.freeViews = map[string]meter.Limit{"pro": {Views: 2, Per: 720 * time.Hour}}
 	f.gw.meter = meter.New(f.client, f.store.Prefix())
 	f.gw.now = func() time.Time { return *now }
 }

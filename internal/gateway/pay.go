@@ -63,7 +63,7 @@ func (g *Gateway) servePay(w http.ResponseWriter, r *http.Request, user string, 
 	for _, p := range products {
 		data.Products = append(data.Products, g.productView(r.Context(), p))
 	}
-	g.Tally.Add(tally.PayPage)
+	g.tally.Add(tally.PayPage)
 	data.FreeViewsUsed = g.freeViewsUsed(r.Context(), user, data.Products)
 	_ = g.pages.Render(w, http.StatusOK, "pay", data)
 }

@@ -6,7 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
-	"errors"
+	"fmt"
 	"net/http"
 
 	"github.com/gorilla/sessions"
@@ -60,9 +60,21 @@ type cookieSessions struct {
 	store *sessions.CookieStore
 }
 
+// MinSessionSecret is the fewest characters session_secret may have.
+const MinSessionSecret = 32
+
+// CheckSessionSecret refuses a secret too short to sign and encrypt the
+// session cookie. Its error never shows the secret.
+func CheckSessionSecret(secret string) error {
+	if len(secret) < MinSessionSecret {
+		return fmt.Errorf("must be at least %d characters (got %d)", MinSessionSecret, len(secret))
+	}
+	return nil
+}
+
 func newSessions(secret string) (*cookieSessions, error) {
-	if len(secret) < 32 {
-		return nil, errors.New("session secret must be at least 32 characters")
+	if err := CheckSessionSecret(secret); err != nil {
+		return nil, fmt.Errorf("session secret: %v", err)
 	}
 	// Separate keys for signing and encrypting, derived from one secret.
 	hashKey := derive(secret, "paywall session signing")

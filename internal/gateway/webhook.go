@@ -37,8 +37,8 @@ type WebhookResult struct {
 // failed, so Stripe retries.
 func (g *Gateway) serveWebhook(w http.ResponseWriter, r *http.Request) {
 	res := g.handleWebhook(w, r)
-	if g.OnWebhook != nil {
-		g.OnWebhook(res)
+	if g.onWebhook != nil {
+		g.onWebhook(res)
 	}
 }
 

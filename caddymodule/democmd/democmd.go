@@ -1,4 +1,13 @@
-package caddymodule
+// Package democmd adds `caddy paywall demo`, the whole paywall flow on one
+// machine with nothing installed (internal/demo: an embedded Redis, the
+// offline Stripe stand-in, a small site), to the binaries that import it:
+//
+//	import _ "github.com/caddy-paywall/caddy-paywall/caddymodule/democmd"
+//
+// This repository's cmd/caddy does. A plugin build (`xcaddy build --with
+// github.com/caddy-paywall/caddy-paywall/caddymodule`) does not, so the
+// demo's test doubles stay out of production binaries.
+package democmd
 
 import (
 	"context"
@@ -12,8 +21,13 @@ import (
 	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
 	"github.com/spf13/cobra"
 
+	"github.com/caddy-paywall/caddy-paywall/caddymodule"
 	"github.com/caddy-paywall/caddy-paywall/internal/demo"
 )
+
+func init() {
+	caddymodule.RegisterSubcommand("demo", demoCommand)
+}
 
 func demoCommand() *cobra.Command {
 	var o demo.Options
