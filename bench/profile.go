@@ -27,47 +27,55 @@ func (e *env) runProfile() error {
 	if err := e.grant("paid-user", "pro", e.vars); err != nil {
 		return err
 	}
-	d := e.cfg.profileDuration
 	fmt.Printf("== profiling bare and the paid path: %s of wrk -t1 -c%d each, front ends on CPU %s with GOMAXPROCS=1\n",
-		d, e.cfg.connections, e.cfg.frontCPU)
-	var profiles [2]*profiled
-	for i, side := range []struct {
-		name, snippet string
-		status        int
-		check         func(*http.Response, string) error
-	}{
-		{"profile-bare", "", 200, upstreamBody},
-		{"profile-paid", paid.Front, paid.Status, paid.Check},
-	} {
-		v := e.vars
-		port, err := harness.FreePort()
-		if err != nil {
-			return err
-		}
-		v.Admin = fmt.Sprintf("127.0.0.1:%d", port)
-		f, err := e.startCaddy(side.name, e.cfg.frontCPU, []string{"GOMAXPROCS=1"}, side.snippet, v)
-		if err != nil {
-			return err
-		}
-		if err := checkOne(paid, f, side.status, side.check); err != nil {
-			return err
-		}
-		if err := e.checkLoad(paid, f, side.status); err != nil {
-			return err
-		}
-		if profiles[i], err = e.profile(paid, f, v.Admin, side.status, d); err != nil {
-			return err
-		}
-		e.procs.Stop(f.cmd)
-		if e.cfg.profileDir != "" {
-			fmt.Printf("   kept %s (its symbols are in it: go tool pprof -top %[1]s)\n", filepath.Join(e.cfg.profileDir, side.name+".pprof"))
-		}
-		fmt.Printf("   %-13s %8d requests  %6.1f µs CPU/request (/proc)  %5.1f µs/request in the profile's samples\n",
-			side.name, profiles[i].run.requests, profiles[i].run.cpuPerRq, profiles[i].total)
+		e.cfg.profileDuration, e.cfg.connections, e.cfg.frontCPU)
+	bare, err := e.profileSide(paid, "profile-bare", "", 200, upstreamBody)
+	if err != nil {
+		return err
 	}
-	bare, gw := profiles[0], profiles[1]
-	top := e.cfg.profileTop
+	gw, err := e.profileSide(paid, "profile-paid", paid.Front, paid.Status, paid.Check)
+	if err != nil {
+		return err
+	}
+	printTop(gw, e.cfg.profileTop)
+	printMoreThanBare(gw, bare, e.cfg.profileTop)
+	return nil
+}
 
+// profileSide starts one front end (snippet "" is bare Caddy), checks it
+// answers c's request as expected, profiles it under load and stops it.
+func (e *env) profileSide(c benchCase, name, snippet string, status int, check func(*http.Response, string) error) (*profiled, error) {
+	v := e.vars
+	port, err := harness.FreePort()
+	if err != nil {
+		return nil, err
+	}
+	v.Admin = fmt.Sprintf("127.0.0.1:%d", port)
+	f, err := e.startCaddy(name, e.cfg.frontCPU, []string{"GOMAXPROCS=1"}, snippet, v)
+	if err != nil {
+		return nil, err
+	}
+	defer e.procs.Stop(f.cmd)
+	if err := checkOne(c, f, status, check); err != nil {
+		return nil, err
+	}
+	if err := e.checkLoad(c, f, status); err != nil {
+		return nil, err
+	}
+	p, err := e.profile(c, f, v.Admin, status, e.cfg.profileDuration)
+	if err != nil {
+		return nil, err
+	}
+	if e.cfg.profileDir != "" {
+		fmt.Printf("   kept %s (its symbols are in it: go tool pprof -top %[1]s)\n", filepath.Join(e.cfg.profileDir, name+".pprof"))
+	}
+	fmt.Printf("   %-13s %8d requests  %6.1f µs CPU/request (/proc)  %5.1f µs/request in the profile's samples\n",
+		name, p.run.requests, p.run.cpuPerRq, p.total)
+	return p, nil
+}
+
+// printTop prints gw's top functions by flat CPU.
+func printTop(gw *profiled, top int) {
 	fmt.Printf("\nThe gateway on the paid path: top %d functions by flat CPU, µs per request (cum: with callees)\n", top)
 	fmt.Printf("%9s %9s  %s\n", "flat", "cum", "function")
 	byFlat := gw.names()
@@ -75,7 +83,11 @@ func (e *env) runProfile() error {
 	for _, fn := range byFlat[:min(top, len(byFlat))] {
 		fmt.Printf("%9.2f %9.2f  %s\n", gw.flat[fn], gw.cum[fn], fn)
 	}
+}
 
+// printMoreThanBare prints the functions where gw spends the most more
+// than bare, by cum CPU.
+func printMoreThanBare(gw, bare *profiled, top int) {
 	fmt.Printf("\nWhere the paid path costs more than bare: top %d functions by the difference in cum CPU, µs per request\n", top)
 	fmt.Printf("%9s %9s %9s %9s  %s\n", "+cum", "paid cum", "bare cum", "+flat", "function")
 	all := map[string]bool{}
@@ -99,7 +111,6 @@ func (e *env) runProfile() error {
 	}
 	fmt.Printf("(total: paid %.1f, bare %.1f µs/request in the samples; one profile each, so the machine's other load is in both)\n\n",
 		gw.total, bare.total)
-	return nil
 }
 
 // profiled is one profile, per function, in µs of CPU per request.

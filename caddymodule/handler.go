@@ -3,7 +3,6 @@ package caddymodule
 import (
 	"io"
 	"net/http"
-	"net/url"
 	"strings"
 
 	"github.com/caddyserver/caddy/v2"
@@ -25,14 +24,14 @@ func (p *Paywall) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 	d := p.gateway.Check(r, originalPath(r))
 	switch {
 	case d.Outcome == gateway.Endpoint:
-		p.gateway.ServeEndpoint(w, r, p.endpointUser(r, repl), p.loginURLFunc(repl))
+		p.gateway.ServeEndpoint(w, r, p.endpointUser(r, repl), repl)
 		return nil
 	case d.Outcome == gateway.Ungated:
 		return next.ServeHTTP(w, r)
 	}
 	p.record(r, d)
 	if !d.GoesOn() {
-		p.gateway.Deny(w, r, d, p.loginURLFunc(repl)(gateway.ReturnTo(r)))
+		p.gateway.Deny(w, r, d, repl)
 		return nil
 	}
 	pr := &privateResponse{ResponseWriterWrapper: caddyhttp.ResponseWriterWrapper{ResponseWriter: w}}
@@ -92,18 +91,6 @@ func (p *Paywall) user(r *http.Request, repl *caddy.Replacer) string {
 		return v
 	}
 	return repl.ReplaceAll(p.User, "")
-}
-
-// loginURLFunc resolves login_url with {http.paywall.return_to} set to the
-// query-escaped return path.
-func (p *Paywall) loginURLFunc(repl *caddy.Replacer) gateway.LoginURLFunc {
-	return func(returnTo string) string {
-		if p.LoginURL == "" {
-			return ""
-		}
-		repl.Set("http.paywall.return_to", url.QueryEscape(returnTo))
-		return repl.ReplaceAll(p.LoginURL, "")
-	}
 }
 
 // originalPath is the path before any rewrite, so a rewrite cannot move a

@@ -61,7 +61,8 @@ func newFixture(t *testing.T, redisURL string) *fixture {
 		t.Fatal(err)
 	}
 	gw, err := gateway.New(gateway.Config{BasePath: "/paywall", Products: products,
-		WebhookSecrets: []string{"whsec_test"}, SessionSecret: sessionSecret},
+		WebhookSecrets: []string{"whsec_test"}, SessionSecret: sessionSecret,
+		LoginURL: "/login?next={http.paywall.return_to}"},
 		gateway.Deps{Store: st, API: api, Applier: &events.Applier{Store: st, API: api}, Console: c})
 	if err != nil {
 		t.Fatal(err)
@@ -91,7 +92,7 @@ func (b *browser) do(r *http.Request) *httptest.ResponseRecorder {
 		r.AddCookie(c)
 	}
 	w := httptest.NewRecorder()
-	b.f.gw.ServeEndpoint(w, r, b.user, func(rt string) string { return "/login?next=" + url.QueryEscape(rt) })
+	b.f.gw.ServeEndpoint(w, r, b.user, loginReplacer{new(string)})
 	for _, c := range w.Result().Cookies() {
 		b.cookies[c.Name] = c
 	}
@@ -346,4 +347,19 @@ func TestRedisDownSaysSo(t *testing.T) {
 	if w.Code != http.StatusServiceUnavailable || !strings.Contains(w.Body.String(), "Nothing was changed") {
 		t.Errorf("grant while Redis is down: %d", w.Code)
 	}
+}
+
+// loginReplacer stands in for Caddy's replacer where the gateway resolves
+// login_url: {http.paywall.return_to} becomes what it was set to.
+type loginReplacer struct{ returnTo *string }
+
+func (l loginReplacer) Set(name string, v any) {
+	if name == "http.paywall.return_to" {
+		s := fmt.Sprint(v)
+		*l.returnTo = s
+	}
+}
+
+func (l loginReplacer) ReplaceAll(s, empty string) string {
+	return strings.ReplaceAll(s, "{http.paywall.return_to}", *l.returnTo)
 }

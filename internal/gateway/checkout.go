@@ -23,7 +23,7 @@ const checkoutExpiry = 60 * 60
 
 // serveCheckout creates a Checkout Session for the form's product and sends
 // the visitor to it.
-func (g *Gateway) serveCheckout(w http.ResponseWriter, r *http.Request, user string, login LoginURLFunc) {
+func (g *Gateway) serveCheckout(w http.ResponseWriter, r *http.Request, user string, repl Replacer) {
 	if !sameOrigin(r) {
 		g.errorPage(w, http.StatusForbidden, "Request refused", "This form must be sent from this site.", user)
 		return
@@ -35,7 +35,7 @@ func (g *Gateway) serveCheckout(w http.ResponseWriter, r *http.Request, user str
 	}
 	user, sess, d := g.whoPays(r, user)
 	if user == "" {
-		g.toLogin(w, r, login)
+		g.toLogin(w, r, repl)
 		return
 	}
 	if g.refuseUncarriableUser(w, r, user) {

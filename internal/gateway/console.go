@@ -29,14 +29,14 @@ func consolePath(rest string) bool {
 // cookie, as whoPays does), sends a signed-out visitor to log in (a
 // machine gets 401), refuses anyone but an admin (403), and checks a
 // POST's origin and CSRF token (403, nothing changed).
-func (g *Gateway) serveConsole(w http.ResponseWriter, r *http.Request, user string, login LoginURLFunc) {
+func (g *Gateway) serveConsole(w http.ResponseWriter, r *http.Request, user string, repl Replacer) {
 	if g.console == nil {
 		g.errorPage(w, http.StatusNotFound, "Not found", "There is no such paywall page.", user)
 		return
 	}
 	who, sess, d := g.whoPays(r, user)
 	if who == "" {
-		g.toLogin(w, r, login)
+		g.toLogin(w, r, repl)
 		return
 	}
 	if !g.console.Admin(who) {

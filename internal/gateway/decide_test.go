@@ -119,7 +119,11 @@ func TestDenyResponses(t *testing.T) {
 				r.Header.Set("Accept", c.accept)
 			}
 			w := httptest.NewRecorder()
-			f.gw.Deny(w, r, c.d, c.login)
+			var repl Replacer // nil: no login_url
+			if c.login != "" {
+				repl = testReplacer{}
+			}
+			f.gw.Deny(w, r, c.d, repl)
 			c.check(t, w)
 			if got := len(w.Result().Cookies()) > 0; got != c.cookies {
 				t.Fatalf("sets a cookie: %v, want %v", got, c.cookies)
@@ -133,7 +137,7 @@ func TestDenyStoreErrorBrowser(t *testing.T) {
 	r := httptest.NewRequest(http.MethodGet, "/premium/x", nil)
 	r.Header.Set("Accept", "text/html")
 	w := httptest.NewRecorder()
-	f.gw.Deny(w, r, Decision{Outcome: StoreDenied, User: "bob"}, "")
+	f.gw.Deny(w, r, Decision{Outcome: StoreDenied, User: "bob"}, nil)
 	if w.Code != http.StatusServiceUnavailable || w.Header().Get("Retry-After") == "" {
 		t.Fatalf("got %d, Retry-After %q", w.Code, w.Header().Get("Retry-After"))
 	}
@@ -150,7 +154,7 @@ func TestDenyPayDropsHostileReturnTo(t *testing.T) {
 		r.URL, _ = url.ParseRequestURI(uri)
 		r.Header.Set("Accept", "text/html")
 		w := httptest.NewRecorder()
-		f.gw.Deny(w, r, Decision{Outcome: Pay, User: "bob", Products: []string{"pro"}}, "")
+		f.gw.Deny(w, r, Decision{Outcome: Pay, User: "bob", Products: []string{"pro"}}, nil)
 		loc, _ := url.Parse(w.Header().Get("Location"))
 		rt := loc.Query().Get("return_to")
 		if strings.HasPrefix(rt, "//") || strings.HasPrefix(rt, "/\\") || strings.ContainsAny(rt, "\r\n") {

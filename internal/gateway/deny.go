@@ -10,12 +10,13 @@ import (
 	"github.com/caddy-paywall/caddy-paywall/internal/paths"
 )
 
-// Deny answers a request the gate did not pass. loginURL is login_url with
-// its placeholders resolved ("" when none is configured).
-func (g *Gateway) Deny(w http.ResponseWriter, r *http.Request, d Decision, loginURL string) {
+// Deny answers a request the gate did not pass (see Check). repl
+// resolves login_url for the Login outcome.
+func (g *Gateway) Deny(w http.ResponseWriter, r *http.Request, d Decision, repl Replacer) {
 	machine := IsMachine(r)
 	switch d.Outcome {
 	case Login:
+		loginURL := g.loginURL(repl, ReturnTo(r))
 		if machine || loginURL == "" {
 			g.problem(w, r, http.StatusUnauthorized, "Login required", "Log in to reach this resource.", nil)
 			return

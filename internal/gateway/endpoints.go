@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"net/http"
+	"net/url"
 	"strings"
 
 	"github.com/gorilla/sessions"
@@ -9,9 +10,24 @@ import (
 	"github.com/caddy-paywall/caddy-paywall/internal/paths"
 )
 
-// LoginURLFunc resolves login_url for a return_to path; "" when no login
-// URL is configured.
-type LoginURLFunc func(returnTo string) string
+// Replacer is what the gateway needs of Caddy's replacer
+// (*caddy.Replacer, which has these methods): login_url may hold
+// placeholders, resolved per request with {http.paywall.return_to} set.
+type Replacer interface {
+	Set(variable string, value any)
+	ReplaceAll(input, empty string) string
+}
+
+// loginURL is login_url for a request whose path and query are returnTo,
+// with {http.paywall.return_to} set to it query-escaped; "" when no
+// login_url is configured (or no replacer is given).
+func (g *Gateway) loginURL(repl Replacer, returnTo string) string {
+	if g.cfg.LoginURL == "" || repl == nil {
+		return ""
+	}
+	repl.Set("http.paywall.return_to", url.QueryEscape(returnTo))
+	return repl.ReplaceAll(g.cfg.LoginURL, "")
+}
 
 // IsEndpoint reports whether path is under base_path: the paywall's own
 // endpoints, never gated.
@@ -21,10 +37,11 @@ func (g *Gateway) IsEndpoint(path string) bool {
 }
 
 // ServeEndpoint serves the endpoints under base_path. user is the `user`
-// placeholder's value ("" when the site's auth did not run here).
-func (g *Gateway) ServeEndpoint(w http.ResponseWriter, r *http.Request, user string, login LoginURLFunc) {
+// placeholder's value ("" when the site's auth did not run here); repl
+// resolves login_url.
+func (g *Gateway) ServeEndpoint(w http.ResponseWriter, r *http.Request, user string, repl Replacer) {
 	if consolePath(strings.TrimPrefix(r.URL.Path, g.cfg.BasePath)) {
-		g.serveConsole(w, r, user, login)
+		g.serveConsole(w, r, user, repl)
 		return
 	}
 	switch strings.TrimPrefix(r.URL.Path, g.cfg.BasePath) {
@@ -38,15 +55,15 @@ func (g *Gateway) ServeEndpoint(w http.ResponseWriter, r *http.Request, user str
 		}
 	case "/pay":
 		if only(w, r, http.MethodGet, http.MethodHead) {
-			g.servePay(w, r, user, login)
+			g.servePay(w, r, user, repl)
 		}
 	case "/checkout":
 		if only(w, r, http.MethodPost) {
-			g.serveCheckout(w, r, user, login)
+			g.serveCheckout(w, r, user, repl)
 		}
 	case "/success":
 		if only(w, r, http.MethodGet, http.MethodHead) {
-			g.serveSuccess(w, r, user, login)
+			g.serveSuccess(w, r, user, repl)
 		}
 	case "/status":
 		if only(w, r, http.MethodGet, http.MethodHead) {
@@ -58,7 +75,7 @@ func (g *Gateway) ServeEndpoint(w http.ResponseWriter, r *http.Request, user str
 		}
 	case "/portal":
 		if only(w, r, http.MethodGet, http.MethodHead) {
-			g.servePortal(w, r, user, login)
+			g.servePortal(w, r, user, repl)
 		}
 	default:
 		g.errorPage(w, http.StatusNotFound, "Not found", "There is no such paywall page.", user)
@@ -91,8 +108,8 @@ func (g *Gateway) whoPays(r *http.Request, user string) (string, *sessions.Sessi
 }
 
 // toLogin sends a visitor nobody knows to login_url, or answers 401.
-func (g *Gateway) toLogin(w http.ResponseWriter, r *http.Request, login LoginURLFunc) {
-	if u := login(ReturnTo(r)); u != "" && !IsMachine(r) {
+func (g *Gateway) toLogin(w http.ResponseWriter, r *http.Request, repl Replacer) {
+	if u := g.loginURL(repl, ReturnTo(r)); u != "" && !IsMachine(r) {
 		http.Redirect(w, r, u, http.StatusFound)
 		return
 	}

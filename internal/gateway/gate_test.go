@@ -95,7 +95,7 @@ func TestCheckLenientAndUngated(t *testing.T) {
 		t.Errorf("ungated with Redis down: %+v", d)
 	}
 	w := httptest.NewRecorder()
-	f.gw.Deny(w, r, Decision{Outcome: Lenient}, "")
+	f.gw.Deny(w, r, Decision{Outcome: Lenient}, nil)
 	if w.Code != http.StatusBadRequest {
 		t.Errorf("lenient: %d", w.Code)
 	}

@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"fmt"
 	"io"
@@ -102,7 +103,7 @@ func newFixture(t testing.TB, o fixtureOpts) *fixture {
 		SessionSecret:     testSessionSecret,
 		AllowOnStoreError: o.allowStore,
 		Shadow:            o.shadow,
-		LoginURL:          o.loginURL,
+		LoginURL:          cmp.Or(o.loginURL, testLoginURL),
 	}, Deps{Store: st, API: api, Applier: applier, Identity: o.identity})
 	if err != nil {
 		t.Fatal(err)
@@ -205,8 +206,24 @@ func (b *browser) do(t *testing.T, h func(http.ResponseWriter, *http.Request), r
 // user as the `user` placeholder's value.
 func (f *fixture) endpoint(user string) func(http.ResponseWriter, *http.Request) {
 	return func(w http.ResponseWriter, r *http.Request) {
-		f.gw.ServeEndpoint(w, r, user, func(rt string) string { return "/login?next=" + url.QueryEscape(rt) })
+		f.gw.ServeEndpoint(w, r, user, testReplacer{})
 	}
+}
+
+// testLoginURL is the fixtures' login_url unless they set another.
+const testLoginURL = "/login?next={http.paywall.return_to}"
+
+// testReplacer stands in for Caddy's replacer: it resolves the
+// placeholders it was given with Set.
+type testReplacer map[string]string
+
+func (t testReplacer) Set(name string, v any) { t[name] = fmt.Sprint(v) }
+
+func (t testReplacer) ReplaceAll(s, empty string) string {
+	for name, v := range t {
+		s = strings.ReplaceAll(s, "{"+name+"}", v)
+	}
+	return s
 }
 
 func postForm(target string, form url.Values) *http.Request {

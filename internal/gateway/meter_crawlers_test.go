@@ -114,7 +114,7 @@ func TestDecideFreeViewStoreDown(t *testing.T) {
 		w := httptest.NewRecorder()
 		req := httptest.NewRequest(http.MethodGet, "/premium/a", nil)
 		if !allow {
-			f.gw.Deny(w, req, d, "/login")
+			f.gw.Deny(w, req, d, testReplacer{})
 			if w.Code != http.StatusServiceUnavailable {
 				t.Fatalf("deny: %d, want 503", w.Code)
 			}
@@ -139,7 +139,7 @@ func TestUsedUpFreeViews402AndPayPage(t *testing.T) {
 	w := httptest.NewRecorder()
 	r := httptest.NewRequest(http.MethodGet, "/premium/c", nil)
 	r.Header.Set("Accept", "application/json")
-	f.gw.Deny(w, r, d, "/login")
+	f.gw.Deny(w, r, d, testReplacer{})
 	var body struct {
 		Detail    string         `json:"detail"`
 		FreeViews map[string]any `json:"free_views"`
@@ -154,7 +154,7 @@ func TestUsedUpFreeViews402AndPayPage(t *testing.T) {
 
 	// Browser: 303 to the pay page, which says the free views are used.
 	b := newBrowser()
-	w = b.do(t, func(w http.ResponseWriter, r *http.Request) { f.gw.Deny(w, r, d, "/login") },
+	w = b.do(t, func(w http.ResponseWriter, r *http.Request) { f.gw.Deny(w, r, d, testReplacer{}) },
 		httptest.NewRequest(http.MethodGet, "/premium/c", nil))
 	if w.Code != http.StatusSeeOther {
 		t.Fatalf("browser: %d", w.Code)

@@ -16,10 +16,10 @@ const nonceLifetime = 25 * 60
 
 // servePay shows the pay page: the products gating the path, who pays, and
 // a form that posts to checkout.
-func (g *Gateway) servePay(w http.ResponseWriter, r *http.Request, user string, login LoginURLFunc) {
+func (g *Gateway) servePay(w http.ResponseWriter, r *http.Request, user string, repl Replacer) {
 	user, sess, d := g.whoPays(r, user)
 	if user == "" {
-		g.toLogin(w, r, login)
+		g.toLogin(w, r, repl)
 		return
 	}
 	if g.refuseUncarriableUser(w, r, user) {

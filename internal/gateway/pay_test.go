@@ -32,7 +32,7 @@ func TestPayPageUserFromGateCookie(t *testing.T) {
 	r := httptest.NewRequest(http.MethodGet, "/premium/a", nil)
 	r.Header.Set("Accept", "text/html")
 	b.do(t, func(w http.ResponseWriter, r *http.Request) {
-		f.gw.Deny(w, r, Decision{Outcome: Pay, User: "carol", Products: []string{"pro"}}, "")
+		f.gw.Deny(w, r, Decision{Outcome: Pay, User: "carol", Products: []string{"pro"}}, nil)
 	}, r)
 	// ...so the pay page works where the site's auth does not run.
 	w := b.do(t, f.endpoint(""), httptest.NewRequest(http.MethodGet, "/paywall/pay?product=pro", nil))

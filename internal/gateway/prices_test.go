@@ -28,7 +28,7 @@ func TestPaymentRequiredNeverWaitsOnStripe(t *testing.T) {
 			w := httptest.NewRecorder()
 			r := httptest.NewRequest(http.MethodGet, "/premium/a", nil)
 			r.Header.Set("Accept", "application/json")
-			f.gw.Deny(w, r, Decision{Outcome: Pay, User: "bob", Products: []string{"pro"}}, "")
+			f.gw.Deny(w, r, Decision{Outcome: Pay, User: "bob", Products: []string{"pro"}}, nil)
 			done <- w
 		}()
 		select {

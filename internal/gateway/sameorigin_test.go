@@ -46,13 +46,17 @@ func TestEveryBuiltURLIsSameOrigin(t *testing.T) {
 		}, // the Caddy handler builds login_url from ReturnTo (caddymodule tests the placeholder)
 		},
 		{"endpoint login redirect", func(t *testing.T, hostile string) string {
-			var got string
+			repl := testReplacer{}
 			w := httptest.NewRecorder()
 			r := httptest.NewRequest(http.MethodGet, "/paywall/pay?product=pro", nil)
 			r.Header.Set("Accept", "text/html")
-			f.gw.ServeEndpoint(w, r, "", func(rt string) string { got = rt; return "/login?next=" + url.QueryEscape(rt) })
+			f.gw.ServeEndpoint(w, r, "", repl)
 			if w.Code != http.StatusFound {
 				t.Fatalf("endpoint login: %d", w.Code)
+			}
+			got, err := url.QueryUnescape(repl["http.paywall.return_to"])
+			if err != nil {
+				t.Fatal(err)
 			}
 			return got
 		}},
@@ -60,14 +64,14 @@ func TestEveryBuiltURLIsSameOrigin(t *testing.T) {
 			r := requestFor(t, hostile)
 			r.Header.Set("Accept", "text/html")
 			w := httptest.NewRecorder()
-			f.gw.Deny(w, r, Decision{Outcome: Pay, User: "bob", Products: []string{"pro"}}, "")
+			f.gw.Deny(w, r, Decision{Outcome: Pay, User: "bob", Products: []string{"pro"}}, nil)
 			return queryOf(t, w.Header().Get("Location"), "return_to")
 		}},
 		{"402 pay_url return_to", func(t *testing.T, hostile string) string {
 			r := requestFor(t, hostile)
 			r.Header.Set("Accept", "application/json")
 			w := httptest.NewRecorder()
-			f.gw.Deny(w, r, Decision{Outcome: Pay, User: "bob", Products: []string{"pro"}}, "")
+			f.gw.Deny(w, r, Decision{Outcome: Pay, User: "bob", Products: []string{"pro"}}, nil)
 			var body struct {
 				PayURL string `json:"pay_url"`
 			}

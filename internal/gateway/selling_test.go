@@ -205,7 +205,7 @@ func TestPaymentRequiredListsEveryPrice(t *testing.T) {
 	r := httptest.NewRequest(http.MethodGet, "http://shop.test/club/a", nil)
 	r.Header.Set("Accept", "application/json")
 	w := httptest.NewRecorder()
-	f.gw.Deny(w, r, Decision{Outcome: Pay, User: "alice", Products: []string{"club"}}, "")
+	f.gw.Deny(w, r, Decision{Outcome: Pay, User: "alice", Products: []string{"club"}}, nil)
 	if w.Code != http.StatusPaymentRequired {
 		t.Fatalf("status %d, want 402", w.Code)
 	}

@@ -22,10 +22,10 @@ const (
 // serveSuccess is where Stripe sends the visitor back. The visitor may be
 // faster than the webhook, so the session is asked for and, if paid and
 // this user's, fulfilled here through the webhook's own code path.
-func (g *Gateway) serveSuccess(w http.ResponseWriter, r *http.Request, user string, login LoginURLFunc) {
+func (g *Gateway) serveSuccess(w http.ResponseWriter, r *http.Request, user string, repl Replacer) {
 	user, _, d := g.whoPays(r, user)
 	if user == "" {
-		g.toLogin(w, r, login)
+		g.toLogin(w, r, repl)
 		return
 	}
 	id := r.URL.Query().Get("session_id")
@@ -92,10 +92,10 @@ func (g *Gateway) serveCancel(w http.ResponseWriter, r *http.Request, user strin
 }
 
 // servePortal sends a subscriber to Stripe's Billing Portal.
-func (g *Gateway) servePortal(w http.ResponseWriter, r *http.Request, user string, login LoginURLFunc) {
+func (g *Gateway) servePortal(w http.ResponseWriter, r *http.Request, user string, repl Replacer) {
 	user, _, d := g.whoPays(r, user)
 	if user == "" {
-		g.toLogin(w, r, login)
+		g.toLogin(w, r, repl)
 		return
 	}
 	cus, err := g.store.CustomerOf(r.Context(), user)

@@ -41,7 +41,7 @@ func (f *fixture) deliver(t testing.TB, payload []byte, header string) *httptest
 		r.Header.Set("Stripe-Signature", header)
 	}
 	w := httptest.NewRecorder()
-	f.gw.ServeEndpoint(w, r, "", func(string) string { return "" })
+	f.gw.ServeEndpoint(w, r, "", nil)
 	return w
 }
 
@@ -249,7 +249,7 @@ func TestWebhookMethod(t *testing.T) {
 	f := newFixture(t, fixtureOpts{})
 	r := httptest.NewRequest(http.MethodGet, "/paywall/webhook", nil)
 	w := httptest.NewRecorder()
-	f.gw.ServeEndpoint(w, r, "", func(string) string { return "" })
+	f.gw.ServeEndpoint(w, r, "", nil)
 	if w.Code != http.StatusMethodNotAllowed || w.Header().Get("Allow") != "POST" {
 		t.Fatalf("GET webhook: %d Allow=%q", w.Code, w.Header().Get("Allow"))
 	}
