@@ -191,6 +191,11 @@ func (p *Paywall) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 		}
 		return errAt(later, "%s", errUserAndWhoami)
 	}
+	// The options were checked as they were read, with their lines; the
+	// whole config gets the same check a JSON config does.
+	if err := p.Validate(); err != nil {
+		return errAt(directive, "%v", err)
+	}
 	return nil
 }
 

@@ -84,6 +84,9 @@ func (f *configFlags) loadPaywall() (*cliPaywall, error) {
 		return nil, fmt.Errorf("reading the paywall config: %v", err)
 	}
 	p.applyDefaults()
+	if err := p.Validate(); err != nil {
+		return nil, err
+	}
 	if err := p.resolveSecrets(); err != nil {
 		return nil, err
 	}

@@ -246,3 +246,17 @@ func TestCommandFlags(t *testing.T) {
 		}
 	}
 }
+
+// TestInternalIsFreeOfCaddy: the logic in internal/ does not depend on
+// Caddy; only caddymodule adapts it (catalog.Duration exists for this).
+func TestInternalIsFreeOfCaddy(t *testing.T) {
+	deps := goListDeps(t, "../internal/...")
+	if !slices.Contains(deps, "github.com/caddy-paywall/caddy-paywall/internal/catalog") {
+		t.Fatalf("go list -deps ../internal/... does not list internal/catalog: got %d packages", len(deps))
+	}
+	for _, d := range deps {
+		if strings.HasPrefix(d, "github.com/caddyserver/") {
+			t.Errorf("internal/ depends on %s", d)
+		}
+	}
+}
