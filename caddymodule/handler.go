@@ -13,20 +13,19 @@ import (
 )
 
 // ServeHTTP adapts Caddy to the gateway's gate (gateway.Check), which
-// decides everything: endpoints, ungated paths, identity, entitlements,
-// free views, crawlers, shadow and on_store_error. Here the replacer goes
-// in, and the answer, the upstream headers and the placeholders come out.
-// Ungated requests pass on without touching Redis.
+// decides everything: spoofed X-Paywall-* headers, endpoints, ungated
+// paths, identity, entitlements, free views, crawlers, shadow and
+// on_store_error. Here the replacer goes in, and the answer, the upstream
+// headers and the placeholders come out. Ungated requests pass on
+// without touching Redis.
 func (p *Paywall) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler) error {
-	gateway.StripPaywallHeaders(r.Header)
 	repl := r.Context().Value(caddy.ReplacerCtxKey).(*caddy.Replacer)
-
 	d := p.gateway.Check(r, originalPath(r))
-	switch {
-	case d.Outcome == gateway.Endpoint:
+	switch d.Outcome {
+	case gateway.Endpoint:
 		p.gateway.ServeEndpoint(w, r, p.endpointUser(r, repl), repl)
 		return nil
-	case d.Outcome == gateway.Ungated:
+	case gateway.Ungated:
 		return next.ServeHTTP(w, r)
 	}
 	p.record(r, d)
@@ -36,18 +35,13 @@ func (p *Paywall) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 	}
 	pr := &privateResponse{ResponseWriterWrapper: caddyhttp.ResponseWriterWrapper{ResponseWriter: w}}
 	if d.Passes() {
-		gateway.SetUpstreamHeadersIn(r.Header, d, &pr.upstream)
+		p.gateway.PassOn(w, r, d, &pr.upstream)
 		repl.Set("http.paywall.user", d.User)
 		products, ok := p.productValues[pr.upstream[1]]
 		if !ok {
 			products = pr.upstream[1] // several products: boxed here
 		}
 		repl.Set("http.paywall.products", products)
-		if p.headerIdentity && d.Outcome == gateway.Pass {
-			// The paywall's pages trust only its cookie: keep one naming
-			// the user the header named here, where the layer setting it ran.
-			p.gateway.RememberUser(w, r, d.User)
-		}
 	}
 	return next.ServeHTTP(pr, r)
 }

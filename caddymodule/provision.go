@@ -80,6 +80,7 @@ func (p *Paywall) Provision(ctx caddy.Context) error {
 		TaxIDCollection:   p.TaxIDCollection,
 		StandIn:           stripeapi.IsStandIn(p.resolved.apiURL),
 		Shadow:            p.Shadow,
+		HeaderIdentity:    p.headerIdentity,
 		LoginURL:          p.LoginURL,
 	}, gateway.Deps{
 		Identity: gateIdentity{p},

@@ -37,15 +37,16 @@ const (
 
 // Check is the gate: the one place that decides what becomes of a
 // request. original is its path before any rewrite, so that a rewrite
-// cannot move a request out of its gate. It serves nothing and writes
-// nothing; the caller acts on the Decision:
+// cannot move a request out of its gate. It first strips the X-Paywall-*
+// headers a client sent (only the gateway sets them); it answers nothing.
+// The caller acts on the Decision:
 //
 //   - Endpoint: ServeEndpoint.
 //   - Ungated: on to the upstream as it is.
-//   - GoesOn: on to the upstream; when Passes, with SetUpstreamHeaders
-//     (and, for a user named by a request header, RememberUser).
+//   - GoesOn: on to the upstream; when it Passes, readied by PassOn.
 //   - otherwise: Deny answers (login, pay, 503, 400).
 func (g *Gateway) Check(r *http.Request, original string) Decision {
+	StripPaywallHeaders(r.Header)
 	if g.IsEndpoint(r.URL.Path) {
 		return Decision{Outcome: Endpoint}
 	}
@@ -64,6 +65,18 @@ func (g *Gateway) Check(r *http.Request, original string) Decision {
 	}
 	d.Shadowed = g.cfg.Shadow && !d.Passes()
 	return d
+}
+
+// PassOn readies a request that Passes for the upstream: the X-Paywall-*
+// request headers, their values kept in vals (see SetUpstreamHeadersIn),
+// and, when the user comes from a request header (HeaderIdentity), the
+// paywall's cookie naming them: its pages trust only that cookie, set
+// here where the layer that sets the header ran.
+func (g *Gateway) PassOn(w http.ResponseWriter, r *http.Request, d Decision, vals *[2]string) {
+	SetUpstreamHeadersIn(r.Header, d, vals)
+	if g.cfg.HeaderIdentity && d.Outcome == Pass {
+		g.rememberUser(w, r, d.User)
+	}
 }
 
 // GoesOn reports whether the request goes on to the upstream: it is

@@ -43,6 +43,10 @@ type Config struct {
 	// LoginURL is login_url as written (placeholders unresolved): its
 	// path, on this site, is never gated.
 	LoginURL string
+	// HeaderIdentity: the user comes from a request header, which a
+	// client can send wherever the layer setting it does not run; the
+	// pages then trust only the paywall's cookie (see PassOn).
+	HeaderIdentity bool
 }
 
 // Entitlements reads a user's grants: the store, or a cache in front of it.

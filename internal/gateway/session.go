@@ -31,11 +31,11 @@ const (
 // never forwarded to the site.
 func SessionCookieNames() []string { return []string{cookieName, cookieNameTLS} }
 
-// RememberUser makes a paywall cookie the request carries name user,
+// rememberUser makes a paywall cookie the request carries name user,
 // starting it afresh when it named someone else (another user signed in on
 // this browser). Without such a cookie it does nothing, so a paid request
 // costs no cookie work; the gate sets one on the way to the pay page.
-func (g *Gateway) RememberUser(w http.ResponseWriter, r *http.Request, user string) {
+func (g *Gateway) rememberUser(w http.ResponseWriter, r *http.Request, user string) {
 	if _, err := r.Cookie(cookieNameFor(r)); err != nil {
 		return
 	}
