@@ -14,8 +14,6 @@ package caddymodule
 // x-next, the ratio of the two.
 
 import (
-	"context"
-	"io"
 	"net/http"
 	"net/http/httptest"
 	"testing"
@@ -25,12 +23,8 @@ import (
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
-	"github.com/redis/go-redis/v9"
-	"go.uber.org/zap"
-	"go.uber.org/zap/zapcore"
 
 	"github.com/caddy-paywall/caddy-paywall/internal/catalog"
-	"github.com/caddy-paywall/caddy-paywall/internal/store"
 	"github.com/caddy-paywall/caddy-paywall/internal/testenv"
 )
 
@@ -90,53 +84,16 @@ func benchPaywall(b *testing.B, configure ...func(*Paywall)) *Paywall {
 	for _, f := range configure {
 		f(p)
 	}
-	ctx, cancel := caddy.NewContext(caddy.Context{Context: context.Background()})
-	b.Cleanup(cancel)
-	if err := p.Provision(ctx); err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { _ = p.Cleanup() })
-	// Outside a running Caddy, ctx.Logger() is a development logger at
-	// debug level; Caddy's default is info, to stderr. Info, discarded.
-	p.logger = zap.New(zapcore.NewCore(zapcore.NewJSONEncoder(zap.NewProductionEncoderConfig()),
-		zapcore.AddSync(io.Discard), zap.InfoLevel))
-
-	opt, err := redis.ParseURL(redisURL)
-	if err != nil {
-		b.Fatal(err)
-	}
-	rc := redis.NewClient(opt)
-	b.Cleanup(func() {
-		keys, _ := rc.Keys(context.Background(), prefix+"*").Result()
-		if len(keys) > 0 {
-			rc.Unlink(context.Background(), keys...)
-		}
-		rc.Close()
-	})
-	now := time.Now()
-	if _, err := store.New(rc, prefix).Grant(context.Background(), store.GrantRequest{
-		Meta: store.Meta{Cause: "bench", Created: now.Unix(), Now: now},
-		User: "alice", Product: "pro", Source: "admin",
-	}); err != nil {
-		b.Fatal(err)
-	}
-
-	hits := p.metrics.cache.WithLabelValues("hit")
+	provisioned(b, p)
+	discardLogs(p)
+	grantInRedis(b, redisURL, prefix, "alice", "pro")
 	w, r := benchRequest("/premium/a", "alice", "text/html")
-	for deadline := time.Now().Add(10 * time.Second); ; {
-		before := counterValue(hits)
+	waitCacheLive(b, p, func() {
 		w.reset()
 		if err := p.ServeHTTP(w, r, nextOK); err != nil || w.status != 200 {
 			b.Fatalf("paid request: %d %v", w.status, err)
 		}
-		if counterValue(hits) > before {
-			break // the cache is live and holds alice
-		}
-		if time.Now().After(deadline) {
-			b.Fatal("the entitlement cache did not turn live within 10s (pub/sub subscription)")
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	})
 	return p
 }
 

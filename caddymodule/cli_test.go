@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -59,14 +58,10 @@ type cliEnv struct {
 // newCLIEnv writes a Caddyfile whose paywall uses a real Redis and the
 // Stripe stand-in.
 func newCLIEnv(t *testing.T, redisURL string) *cliEnv {
-	stub := stripestub.New(stripestub.Config{Prices: []stripestub.Price{
-		{ID: "price_pro", ProductName: "Pro articles", UnitAmount: 900, Currency: "eur"},
-		{ID: "price_club", ProductName: "Club", UnitAmount: 500, Currency: "usd", Recurring: "month"},
-	}})
-	srv := httptest.NewServer(stub)
-	t.Cleanup(srv.Close)
-	stub.SetBaseURL(srv.URL)
-	e := &cliEnv{t: t, stub: stub, stubURL: srv.URL, redisURL: redisURL, prefix: testenv.UniquePrefix()}
+	stub, stubURL := serveStripeStub(t,
+		stripestub.Price{ID: "price_pro", ProductName: "Pro articles", UnitAmount: 900, Currency: "eur"},
+		stripestub.Price{ID: "price_club", ProductName: "Club", UnitAmount: 500, Currency: "usd", Recurring: "month"})
+	e := &cliEnv{t: t, stub: stub, stubURL: stubURL, redisURL: redisURL, prefix: testenv.UniquePrefix()}
 	e.config = filepath.Join(t.TempDir(), "Caddyfile")
 	caddyfile := fmt.Sprintf(`shop.example.com {
 	paywall {
@@ -88,7 +83,7 @@ func newCLIEnv(t *testing.T, redisURL string) *cliEnv {
 	}
 	respond "hi"
 }
-`, srv.URL, redisURL, e.prefix)
+`, stubURL, redisURL, e.prefix)
 	if err := os.WriteFile(e.config, []byte(caddyfile), 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -168,12 +163,7 @@ func TestCLITriggerReachesGateway(t *testing.T) {
 	e := newCLIEnv(t, testenv.RedisURL(t))
 	port := testenv.FreePort(t)
 	site := fmt.Sprintf("http://127.0.0.1:%d", port)
-	caddyfile := fmt.Sprintf(`{
-	admin off
-	auto_https off
-	persist_config off
-}
-
+	caddyfile := globalOptions + fmt.Sprintf(`
 %s {
 	paywall {
 		stripe_secret_key     sk_test_cli
@@ -233,7 +223,7 @@ func TestCLISetupDoctorReconcile(t *testing.T) {
 		t.Fatalf("doctor did not check Redis and the prices:\n%s", out)
 	}
 	e.expect(0, "whsec_", "setup", "--url", "https://shop.example.com/paywall/webhook")
-	e.expect(0, "API version 2023-10-16", "doctor")
+	e.expect(0, "API version "+stripe.APIVersion, "doctor")
 
 	// A payment whose webhook never arrived (the stand-in has no webhook URL).
 	cs, err := stripeapi.New("sk_test_cli", e.stubURL).CreateCheckoutSession(&stripe.CheckoutSessionParams{

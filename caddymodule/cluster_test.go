@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -29,13 +28,8 @@ const clusterWebhookSecret = "whsec_cluster"
 // clusterStub serves the Stripe stand-in; the webhooks these tests send
 // carry the pinned API version, so the gateways never fetch from it.
 func clusterStub(t *testing.T) string {
-	stub := stripestub.New(stripestub.Config{Prices: []stripestub.Price{
-		{ID: "price_pro", ProductName: "Pro articles", UnitAmount: 900, Currency: "eur"},
-	}})
-	srv := httptest.NewServer(stub)
-	t.Cleanup(srv.Close)
-	stub.SetBaseURL(srv.URL)
-	return srv.URL
+	_, url := serveStripeStub(t, stripestub.Price{ID: "price_pro", ProductName: "Pro articles", UnitAmount: 900, Currency: "eur"})
+	return url
 }
 
 // gatewayCaddyfile is one gateway: /premium/* is gated, the user comes
@@ -166,31 +160,8 @@ func waitGate(t *testing.T, site, user string, want int, bound time.Duration) ti
 	return 0
 }
 
-// paidEvent is a signed-ready checkout.session.completed for user.
-func paidEvent(id, user string) []byte {
-	evt, _ := json.Marshal(map[string]any{
-		"id": id, "object": "event", "type": "checkout.session.completed", "api_version": "2023-10-16",
-		"created": time.Now().Unix(), "livemode": false,
-		"data": map[string]any{"object": map[string]any{
-			"id": "cs_" + id, "object": "checkout.session", "status": "complete", "payment_status": "paid",
-			"mode": "payment", "client_reference_id": user, "payment_intent": "pi_" + id,
-			"metadata": map[string]string{"paywall_user": user, "paywall_product": "pro"},
-		}},
-	})
-	return evt
-}
-
 func postWebhook(site string, evt []byte) (int, string, error) {
-	r, _ := http.NewRequest(http.MethodPost, site+"/paywall/webhook", bytes.NewReader(evt))
-	r.Header.Set("Stripe-Signature", signFor(string(evt), clusterWebhookSecret))
-	r.Header.Set("Content-Type", "application/json")
-	resp, err := clusterHTTP.Do(r)
-	if err != nil {
-		return 0, "", err
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, string(b), nil
+	return postEvent(clusterHTTP, site, clusterWebhookSecret, evt)
 }
 
 func mustWebhook(t *testing.T, site string, evt []byte) {

@@ -1,7 +1,6 @@
 package caddymodule
 
 import (
-	"context"
 	"net/http"
 	"reflect"
 	"strings"
@@ -71,9 +70,7 @@ func TestConsoleProvisionAndCleanup(t *testing.T) {
 		SessionSecret: "0123456789abcdef0123456789abcdef", StripeAPIURL: "http://127.0.0.1:1",
 		Redis: "redis://127.0.0.1:1/0", Console: &ConsoleConfig{Admins: []string{"alice"}},
 		Products: catalog.Catalog{{ID: "pro", Price: "price_1", Paths: []string{"/p/*"}}}}
-	ctx, cancel := caddy.NewContext(caddy.Context{Context: context.Background()})
-	defer cancel()
-	if err := p.Provision(ctx); err != nil {
+	if err := p.Provision(newCaddyContext(t)); err != nil {
 		t.Fatal(err)
 	}
 	if p.tally == nil || p.metrics.tally == nil {

@@ -190,12 +190,7 @@ func TestDjangoSite(t *testing.T) {
 	dj := startDjango(t)
 	port := testenv.FreePort(t)
 	site := fmt.Sprintf("http://127.0.0.1:%d", port)
-	startCaddy(t, fmt.Sprintf(`{
-	admin off
-	auto_https off
-	persist_config off
-}
-%s {
+	startSite(t, fmt.Sprintf(`%s {
 	paywall {
 		stripe_secret_key     sk_test_django
 		stripe_webhook_secret %s
@@ -354,24 +349,11 @@ func TestDjangoSite(t *testing.T) {
 // sendWebhook posts a signed checkout.session.completed for user and product.
 func sendWebhook(t *testing.T, site, eventID, sessionID, pi, user, product string) {
 	t.Helper()
-	evt, _ := json.Marshal(map[string]any{
-		"id": eventID, "object": "event", "type": "checkout.session.completed", "api_version": "2023-10-16",
-		"created": time.Now().Unix(), "livemode": false,
-		"data": map[string]any{"object": map[string]any{
-			"id": sessionID, "object": "checkout.session", "status": "complete", "payment_status": "paid",
-			"mode": "payment", "client_reference_id": user, "payment_intent": pi,
-			"metadata": map[string]string{"paywall_user": user, "paywall_product": product},
-		}},
-	})
-	r, _ := http.NewRequest(http.MethodPost, site+"/paywall/webhook", bytes.NewReader(evt))
-	r.Header.Set("Stripe-Signature", signFor(string(evt), e2eWebhookSecret))
-	resp, err := http.DefaultClient.Do(r)
+	code, body, err := postEvent(http.DefaultClient, site, e2eWebhookSecret, checkoutCompleted(eventID, sessionID, pi, user, product))
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if resp.StatusCode != 200 {
-		t.Fatalf("webhook: %d %s", resp.StatusCode, b)
+	if code != 200 {
+		t.Fatalf("webhook: %d %s", code, body)
 	}
 }

@@ -1,8 +1,6 @@
 package caddymodule
 
 import (
-	"bytes"
-	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -17,7 +15,6 @@ import (
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/caddyconfig"
 	_ "github.com/caddyserver/caddy/v2/modules/standard"
-	"github.com/stripe/stripe-go/v76/webhook"
 
 	"github.com/caddy-paywall/caddy-paywall/internal/testenv"
 )
@@ -42,11 +39,6 @@ func upstreamApp(t *testing.T) *httptest.Server {
 	return srv
 }
 
-// signFor signs a webhook body as Stripe does.
-func signFor(payload, secret string) string {
-	return webhook.GenerateTestSignedPayload(&webhook.UnsignedPayload{Payload: []byte(payload), Secret: secret}).Header
-}
-
 // startCaddy runs a real Caddy server in this process from a Caddyfile.
 func startCaddy(t *testing.T, caddyfile string) {
 	t.Helper()
@@ -67,12 +59,7 @@ func TestEndToEnd(t *testing.T) {
 	app := upstreamApp(t)
 	port := testenv.FreePort(t)
 	site := fmt.Sprintf("http://127.0.0.1:%d", port)
-	startCaddy(t, fmt.Sprintf(`{
-	admin off
-	auto_https off
-	persist_config off
-}
-%s {
+	startSite(t, fmt.Sprintf(`%s {
 	@members not path /paywall/webhook /paywall/healthz
 	forward_auth @members %s {
 		uri /whoami
@@ -166,24 +153,13 @@ func TestEndToEnd(t *testing.T) {
 	}
 
 	// Stripe's signed webhook records the payment.
-	evt, _ := json.Marshal(map[string]any{
-		"id": "evt_e2e", "object": "event", "type": "checkout.session.completed", "api_version": "2023-10-16",
-		"created": time.Now().Unix(), "livemode": false,
-		"data": map[string]any{"object": map[string]any{
-			"id": "cs_test_e2e", "object": "checkout.session", "status": "complete", "payment_status": "paid",
-			"mode": "payment", "client_reference_id": "alice", "payment_intent": "pi_e2e",
-			"metadata": map[string]string{"paywall_user": "alice", "paywall_product": "pro"},
-		}},
-	})
-	sig := webhook.GenerateTestSignedPayload(&webhook.UnsignedPayload{Payload: evt, Secret: e2eWebhookSecret}).Header
-	wr, _ := http.NewRequest(http.MethodPost, site+"/paywall/webhook", bytes.NewReader(evt))
-	wr.Header.Set("Stripe-Signature", sig)
-	resp, err = http.DefaultClient.Do(wr)
+	code, answer, err := postEvent(http.DefaultClient, site, e2eWebhookSecret,
+		checkoutCompleted("evt_e2e", "cs_test_e2e", "pi_e2e", "alice", "pro"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := body(resp); resp.StatusCode != 200 {
-		t.Fatalf("webhook: %d %s", resp.StatusCode, got)
+	if code != 200 {
+		t.Fatalf("webhook: %d %s", code, answer)
 	}
 
 	// Paid: the upstream sees who she is, and no shared cache keeps the page.

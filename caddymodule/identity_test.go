@@ -66,12 +66,7 @@ func identitySite(t *testing.T) (*httptest.Server, *atomic.Int64) {
 func whoamiCaddy(t *testing.T, whoamiBlock, upstream string) string {
 	t.Helper()
 	site := fmt.Sprintf("http://127.0.0.1:%d", testenv.FreePort(t))
-	startCaddy(t, fmt.Sprintf(`{
-	admin off
-	auto_https off
-	persist_config off
-}
-%s {
+	startSite(t, fmt.Sprintf(`%s {
 	paywall {
 		stripe_secret_key sk_test_whoami
 		stripe_webhook_secret %s
@@ -165,12 +160,7 @@ func TestWhoamiUnavailable(t *testing.T) {
 func TestHeaderIdentityPagesTrustOnlyTheCookie(t *testing.T) {
 	app := upstreamApp(t) // /whoami answers X-User from the app_session cookie
 	site := fmt.Sprintf("http://127.0.0.1:%d", testenv.FreePort(t))
-	startCaddy(t, fmt.Sprintf(`{
-	admin off
-	auto_https off
-	persist_config off
-}
-%s {
+	startSite(t, fmt.Sprintf(`%s {
 	forward_auth /premium/* %s {
 		uri /whoami
 		copy_headers X-User
@@ -450,12 +440,7 @@ func TestDoctorProbesHeaderIdentity(t *testing.T) {
 	t.Cleanup(trusting.Close)
 	app := upstreamApp(t)
 	site := fmt.Sprintf("http://127.0.0.1:%d", testenv.FreePort(t))
-	startCaddy(t, fmt.Sprintf(`{
-	admin off
-	auto_https off
-	persist_config off
-}
-%s {
+	startSite(t, fmt.Sprintf(`%s {
 	forward_auth /premium/* %s {
 		uri /whoami
 		copy_headers X-User

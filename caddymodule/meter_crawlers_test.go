@@ -178,9 +178,7 @@ func TestSellingValidateJSON(t *testing.T) {
 	// crawler too.
 	p := base()
 	p.Crawlers = &Crawlers{Names: []string{"yahoo"}}
-	ctx, cancel := caddy.NewContext(caddy.Context{Context: context.Background()})
-	defer cancel()
-	err := p.Provision(ctx)
+	err := p.Provision(newCaddyContext(t))
 	defer p.Cleanup()
 	if err == nil || !strings.Contains(err.Error(), `unknown crawler "yahoo"`) {
 		t.Fatalf("provision: %v", err)
@@ -205,12 +203,7 @@ func sellingPaywall(t *testing.T, redisURL, dnsAddr string) *Paywall {
 			{ID: "course", Price: "price_course", Paths: []string{"/course/*"}},
 		},
 	}
-	ctx, cancel := caddy.NewContext(caddy.Context{Context: context.Background()})
-	t.Cleanup(cancel)
-	if err := p.Provision(ctx); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = p.Cleanup() })
+	provisioned(t, p)
 	if err := p.Validate(); err != nil {
 		t.Fatal(err)
 	}

@@ -3,7 +3,6 @@ package caddymodule
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -20,22 +19,6 @@ import (
 	"github.com/caddy-paywall/caddy-paywall/internal/store"
 	"github.com/caddy-paywall/caddy-paywall/internal/testenv"
 )
-
-// outageEvent is a signed-ready checkout.session.completed for a paid
-// one-time session the paywall created, as Stripe sends it.
-func outageEvent(id, user string) []byte {
-	b, _ := json.Marshal(map[string]any{
-		"id": "evt_" + id, "object": "event", "type": "checkout.session.completed",
-		"api_version": "2023-10-16", "created": time.Now().Unix(), "livemode": false,
-		"data": map[string]any{"object": map[string]any{
-			"id": "cs_test_" + id, "object": "checkout.session", "status": "complete",
-			"payment_status": "paid", "mode": "payment", "client_reference_id": user,
-			"payment_intent": "pi_" + id,
-			"metadata":       map[string]string{"paywall_user": user, "paywall_product": "pro"},
-		}},
-	})
-	return b
-}
 
 // TestRedisKilledUnderLoad SIGKILLs a real redis-server (AOF, fsync always)
 // while paid, unpaid, ungated and webhook traffic runs, then restarts it.
@@ -90,12 +73,7 @@ func TestRedisKilledUnderLoad(t *testing.T) {
 	t.Cleanup(app.Close)
 
 	site := fmt.Sprintf("http://127.0.0.1:%d", testenv.FreePort(t))
-	startCaddy(t, fmt.Sprintf(`{
-	admin off
-	auto_https off
-	persist_config off
-}
-%s {
+	startSite(t, fmt.Sprintf(`%s {
 	paywall {
 		stripe_secret_key     sk_test_outage_load
 		stripe_webhook_secret %s
@@ -249,11 +227,12 @@ func TestRedisKilledUnderLoad(t *testing.T) {
 			default:
 			}
 			user := fmt.Sprintf("hook-%d", i)
-			body := outageEvent(fmt.Sprintf("outage_%s_%d", strings.Trim(prefix, "{}:"), i), user)
+			id := fmt.Sprintf("outage_%s_%d", strings.Trim(prefix, "{}:"), i)
+			body := checkoutCompleted("evt_"+id, "cs_test_"+id, "pi_"+id, user, "pro")
 			for attempt := 1; ; attempt++ {
 				t0 := time.Now()
 				code := do("POST", "/paywall/webhook", "", "application/json", body,
-					"Content-Type", "application/json", "Stripe-Signature", signFor(string(body), webhookSecret))
+					"Content-Type", "application/json", "Stripe-Signature", signFor(body, webhookSecret))
 				record("webhook", code, time.Since(t0), 200, 503)
 				webhookAttempts++
 				if code >= 200 && code < 300 {

@@ -1,17 +1,13 @@
 package caddymodule
 
 import (
-	"context"
 	"net/http"
 	"testing"
-	"time"
 
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
-	"github.com/redis/go-redis/v9"
 
 	"github.com/caddy-paywall/caddy-paywall/internal/catalog"
-	"github.com/caddy-paywall/caddy-paywall/internal/store"
 	"github.com/caddy-paywall/caddy-paywall/internal/testenv"
 )
 
@@ -36,33 +32,8 @@ func TestPassSetsPlaceholdersAndHeaders(t *testing.T) {
 			{ID: "course", Name: "Course", Price: "price_course", Paths: []string{"/premium/course/*"}},
 		},
 	}
-	ctx, cancel := caddy.NewContext(caddy.Context{Context: context.Background()})
-	t.Cleanup(cancel)
-	if err := p.Provision(ctx); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = p.Cleanup() })
-	opt, err := redis.ParseURL(redisURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	rc := redis.NewClient(opt)
-	t.Cleanup(func() {
-		keys, _ := rc.Keys(context.Background(), prefix+"*").Result()
-		if len(keys) > 0 {
-			rc.Unlink(context.Background(), keys...)
-		}
-		rc.Close()
-	})
-	now := time.Now()
-	for _, product := range []string{"pro", "course"} {
-		if _, err := store.New(rc, prefix).Grant(context.Background(), store.GrantRequest{
-			Meta: store.Meta{Cause: "test", Created: now.Unix(), Now: now},
-			User: "alice", Product: product, Source: "admin",
-		}); err != nil {
-			t.Fatal(err)
-		}
-	}
+	provisioned(t, p)
+	grantInRedis(t, redisURL, prefix, "alice", "pro", "course")
 
 	for _, c := range []struct{ path, products string }{
 		{"/premium/a", "pro"},

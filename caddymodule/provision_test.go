@@ -1,14 +1,12 @@
 package caddymodule
 
 import (
-	"context"
+	"bytes"
 	"fmt"
 	"io"
 	"net/http"
 	"strings"
 	"testing"
-
-	"github.com/caddyserver/caddy/v2"
 
 	"github.com/caddy-paywall/caddy-paywall/internal/catalog"
 	"github.com/caddy-paywall/caddy-paywall/internal/testenv"
@@ -22,12 +20,6 @@ func provisionConfig(redisURL string) *Paywall {
 		Redis:                redisURL,
 		Products:             catalog.Catalog{{ID: "pro", Price: "price_pro", Paths: []string{"/premium/*"}}},
 	}
-}
-
-func newCaddyContext(t *testing.T) caddy.Context {
-	ctx, cancel := caddy.NewContext(caddy.Context{Context: context.Background()})
-	t.Cleanup(cancel)
-	return ctx
 }
 
 // Reloads provision the new handler before cleaning up the old one: both
@@ -89,12 +81,7 @@ func TestServesThroughRedisOutage(t *testing.T) {
 		t.Run(mode, func(t *testing.T) {
 			port := testenv.FreePort(t)
 			site := fmt.Sprintf("http://127.0.0.1:%d", port)
-			startCaddy(t, fmt.Sprintf(`{
-	admin off
-	auto_https off
-	persist_config off
-}
-%s {
+			startSite(t, fmt.Sprintf(`%s {
 	paywall {
 		stripe_secret_key     sk_test_outage
 		stripe_webhook_secret whsec_outage
@@ -137,8 +124,8 @@ func TestServesThroughRedisOutage(t *testing.T) {
 					t.Errorf("%s %s: %d, want %d", c.method, c.path, got, c.want)
 				}
 			}
-			evt := `{"id":"evt_o","object":"event","type":"checkout.session.completed","created":1,"livemode":false,"data":{"object":{"id":"cs_o","status":"complete","payment_status":"paid","metadata":{"paywall_user":"a","paywall_product":"pro"}}}}`
-			r, _ := http.NewRequest("POST", site+"/paywall/webhook", strings.NewReader(evt))
+			evt := checkoutCompleted("evt_o", "cs_o", "pi_o", "a", "pro")
+			r, _ := http.NewRequest("POST", site+"/paywall/webhook", bytes.NewReader(evt))
 			r.Header.Set("Stripe-Signature", signFor(evt, "whsec_outage"))
 			resp, err := http.DefaultClient.Do(r)
 			if err != nil {

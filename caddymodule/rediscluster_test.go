@@ -2,7 +2,6 @@ package caddymodule
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"testing"
@@ -10,20 +9,6 @@ import (
 
 	"github.com/caddy-paywall/caddy-paywall/internal/testenv"
 )
-
-// refundEvent is a signed-ready charge.refunded for the payment of
-// paidEvent(id, ...): a full refund of payment intent "pi_"+id.
-func refundEvent(id, paymentEvent string) []byte {
-	evt, _ := json.Marshal(map[string]any{
-		"id": id, "object": "event", "type": "charge.refunded", "api_version": "2023-10-16",
-		"created": time.Now().Unix(), "livemode": false,
-		"data": map[string]any{"object": map[string]any{
-			"id": "ch_" + paymentEvent, "object": "charge", "amount": 900, "amount_refunded": 900,
-			"refunded": true, "payment_intent": "pi_" + paymentEvent,
-		}},
-	})
-	return evt
-}
 
 // waitClusterSubscribers waits until n clients follow prefix's changes
 // channel, counted on every node: a subscriber sits on one node, and each

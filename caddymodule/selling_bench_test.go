@@ -12,16 +12,10 @@ package caddymodule
 // whose IP was verified before (no DNS).
 
 import (
-	"context"
-	"io"
 	"net/http"
 	"strconv"
 	"testing"
 	"time"
-
-	"github.com/caddyserver/caddy/v2"
-	"go.uber.org/zap"
-	"go.uber.org/zap/zapcore"
 
 	"github.com/caddy-paywall/caddy-paywall/internal/catalog"
 	"github.com/caddy-paywall/caddy-paywall/internal/testenv"
@@ -41,32 +35,17 @@ func BenchmarkServeHTTPSelling(b *testing.B) {
 		Products: catalog.Catalog{{ID: "club", Price: "price_club", Paths: []string{"/club/*"},
 			FreeViews: &catalog.FreeViews{Views: 1 << 30, Per: catalog.Duration(720 * time.Hour)}}},
 	}
-	ctx, cancel := caddy.NewContext(caddy.Context{Context: context.Background()})
-	b.Cleanup(cancel)
-	if err := p.Provision(ctx); err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { _ = p.Cleanup() })
-	p.logger = zap.New(zapcore.NewCore(zapcore.NewJSONEncoder(zap.NewProductionEncoderConfig()),
-		zapcore.AddSync(io.Discard), zap.InfoLevel))
+	provisioned(b, p)
+	discardLogs(p)
 
 	// Wait until bob's (empty) entitlements come from a live cache.
-	hits := p.metrics.cache.WithLabelValues("hit")
 	w, r := benchRequest("/club/warm", "bob", "text/html")
-	for deadline := time.Now().Add(10 * time.Second); ; {
-		before := counterValue(hits)
+	waitCacheLive(b, p, func() {
 		w.reset()
 		if err := p.ServeHTTP(w, r, nextOK); err != nil || w.status != 200 {
 			b.Fatalf("free view: %d %v", w.status, err)
 		}
-		if counterValue(hits) > before {
-			break
-		}
-		if time.Now().After(deadline) {
-			b.Fatal("the entitlement cache did not turn live within 10s")
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	})
 
 	const googlebot = "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)"
 	seq := 0 // new pages stay new across the benchmark's runs

@@ -40,12 +40,7 @@ func TestEndToEndFreeViewsAndCrawlers(t *testing.T) {
 
 	port := testenv.FreePort(t)
 	site := fmt.Sprintf("http://127.0.0.1:%d", port)
-	startCaddy(t, fmt.Sprintf(`{
-	admin off
-	auto_https off
-	persist_config off
-}
-http://:%d {
+	startSite(t, fmt.Sprintf(`http://:%d {
 	@members not path /paywall/webhook /paywall/healthz
 	forward_auth @members %s {
 		uri /whoami

@@ -19,12 +19,7 @@ import (
 func TestShadowLetsEverythingThrough(t *testing.T) {
 	app := upstreamApp(t)
 	site := fmt.Sprintf("http://127.0.0.1:%d", testenv.FreePort(t))
-	startCaddy(t, fmt.Sprintf(`{
-	admin off
-	auto_https off
-	persist_config off
-}
-%s {
+	startSite(t, fmt.Sprintf(`%s {
 	paywall {
 		stripe_secret_key     sk_test_shadow
 		stripe_webhook_secret whsec_shadow

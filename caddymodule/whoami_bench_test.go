@@ -1,22 +1,16 @@
 package caddymodule
 
 import (
-	"context"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"sync/atomic"
 	"testing"
-	"time"
 
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
-	"github.com/redis/go-redis/v9"
-	"go.uber.org/zap"
-	"go.uber.org/zap/zapcore"
 
 	"github.com/caddy-paywall/caddy-paywall/internal/catalog"
-	"github.com/caddy-paywall/caddy-paywall/internal/store"
 	"github.com/caddy-paywall/caddy-paywall/internal/testenv"
 )
 
@@ -51,34 +45,9 @@ func BenchmarkServeHTTPWhoami(b *testing.B) {
 		LoginURL:             "/login?next={http.paywall.return_to}",
 		Products:             catalog.Catalog{{ID: "pro", Name: "Pro", Price: "price_pro", Paths: []string{"/premium/*"}}},
 	}
-	ctx, cancel := caddy.NewContext(caddy.Context{Context: context.Background()})
-	b.Cleanup(cancel)
-	if err := p.Provision(ctx); err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { _ = p.Cleanup() })
-	p.logger = zap.New(zapcore.NewCore(zapcore.NewJSONEncoder(zap.NewProductionEncoderConfig()),
-		zapcore.AddSync(io.Discard), zap.InfoLevel))
-
-	opt, err := redis.ParseURL(redisURL)
-	if err != nil {
-		b.Fatal(err)
-	}
-	rc := redis.NewClient(opt)
-	b.Cleanup(func() {
-		keys, _ := rc.Keys(context.Background(), prefix+"*").Result()
-		if len(keys) > 0 {
-			rc.Unlink(context.Background(), keys...)
-		}
-		rc.Close()
-	})
-	now := time.Now()
-	if _, err := store.New(rc, prefix).Grant(context.Background(), store.GrantRequest{
-		Meta: store.Meta{Cause: "bench", Created: now.Unix(), Now: now},
-		User: "alice", Product: "pro", Source: "admin",
-	}); err != nil {
-		b.Fatal(err)
-	}
+	provisioned(b, p)
+	discardLogs(p)
+	grantInRedis(b, redisURL, prefix, "alice", "pro")
 
 	w := &benchWriter{h: http.Header{}}
 	req := httptest.NewRequest(http.MethodGet, "http://example.com/premium/a", nil)
@@ -91,18 +60,7 @@ func BenchmarkServeHTTPWhoami(b *testing.B) {
 			b.Fatalf("paid request: %d %v", w.status, err)
 		}
 	}
-	hits := p.metrics.cache.WithLabelValues("hit")
-	for deadline := time.Now().Add(10 * time.Second); ; { // until both caches are warm and live
-		before := counterValue(hits)
-		serve()
-		if counterValue(hits) > before {
-			break
-		}
-		if time.Now().After(deadline) {
-			b.Fatal("the entitlement cache did not turn live within 10s")
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	waitCacheLive(b, p, serve) // and the whoami cache warm
 	r := caddyhttp.PrepareRequest(req, caddy.NewReplacer(), w, nil)
 	before := asked.Load()
 	b.ReportAllocs()

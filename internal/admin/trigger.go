@@ -15,7 +15,7 @@ import (
 	"sort"
 	"time"
 
-	"github.com/stripe/stripe-go/v76/webhook"
+	"github.com/caddy-paywall/caddy-paywall/internal/stripeevent"
 )
 
 // TriggerTypes are the events `trigger` can send.
@@ -49,8 +49,8 @@ type Trigger struct {
 	Now           time.Time
 }
 
-// Event builds the event's JSON, as Stripe sends it with API version
-// 2023-10-16.
+// Event builds the event's JSON, as Stripe sends it in the API version
+// stripe-go speaks.
 func (t Trigger) Event() ([]byte, error) {
 	build, ok := TriggerTypes[t.Type]
 	if !ok {
@@ -62,12 +62,9 @@ func (t Trigger) Event() ([]byte, error) {
 	if t.Now.IsZero() {
 		t.Now = time.Now()
 	}
-	return json.Marshal(map[string]any{
-		"id": "evt_trigger_" + randomID(), "object": "event", "type": t.Type,
-		"api_version": "2023-10-16", "created": t.Now.Unix(), "livemode": t.Livemode,
-		"pending_webhooks": 1, "request": map[string]any{"id": nil, "idempotency_key": nil},
-		"data": map[string]any{"object": build(t)},
-	})
+	e := stripeevent.New("evt_trigger_"+randomID(), t.Type, build(t))
+	e.Created, e.Livemode = t.Now, t.Livemode
+	return e.JSON()
 }
 
 func (t Trigger) metadata() map[string]string {
@@ -109,7 +106,7 @@ func WebhookAnswer(body string) bool {
 
 // Send posts payload to a webhook URL, signed with secret as Stripe signs.
 func Send(ctx context.Context, url, secret string, payload []byte) (int, string, error) {
-	sig := webhook.GenerateTestSignedPayload(&webhook.UnsignedPayload{Payload: payload, Secret: secret}).Header
+	sig := stripeevent.Sign(payload, secret, time.Time{})
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(payload))
 	if err != nil {
 		return 0, "", err

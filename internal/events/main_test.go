@@ -2,7 +2,6 @@ package events_test
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -20,6 +19,7 @@ import (
 	"github.com/caddy-paywall/caddy-paywall/internal/events"
 	"github.com/caddy-paywall/caddy-paywall/internal/store"
 	"github.com/caddy-paywall/caddy-paywall/internal/stripeapi"
+	"github.com/caddy-paywall/caddy-paywall/internal/stripeevent"
 	"github.com/caddy-paywall/caddy-paywall/internal/stripestub"
 	"github.com/caddy-paywall/caddy-paywall/internal/testenv"
 )
@@ -249,18 +249,12 @@ func newApplier(st *store.Store, api stripeapi.API, pol events.Policies) *events
 
 // --- events ----------------------------------------------------------------
 
-// eventJSON is a Stripe event as the webhook receives it.
+// eventJSON is a Stripe event as the webhook receives it, created at
+// created, in apiVersion ("" is stripe-go's).
 func eventJSON(id, typ string, created time.Time, apiVersion string, object map[string]any) []byte {
-	b, err := json.Marshal(map[string]any{
-		"id": id, "object": "event", "type": typ, "api_version": apiVersion,
-		"created": created.Unix(), "livemode": false, "pending_webhooks": 1,
-		"request": map[string]any{"id": nil, "idempotency_key": nil},
-		"data":    map[string]any{"object": object},
-	})
-	if err != nil {
-		panic(err)
-	}
-	return b
+	e := stripeevent.New(id, typ, object)
+	e.Created, e.APIVersion = created, apiVersion
+	return e.MustJSON()
 }
 
 func mustParse(t testing.TB, body []byte) events.Event {

@@ -25,6 +25,7 @@ import (
 	"github.com/caddy-paywall/caddy-paywall/internal/events"
 	"github.com/caddy-paywall/caddy-paywall/internal/store"
 	"github.com/caddy-paywall/caddy-paywall/internal/stripeapi"
+	"github.com/caddy-paywall/caddy-paywall/internal/stripeevent"
 	"github.com/caddy-paywall/caddy-paywall/internal/testenv"
 )
 
@@ -216,7 +217,7 @@ func signedEvents(run string, n int) (bodies [][]byte, sigs []string) {
 	for i := range bodies {
 		id := fmt.Sprintf("%s_%d", run, i)
 		bodies[i] = completedEvent("evt_"+id, "wh-"+id, "pro", "pi_"+id)
-		sigs[i] = sign(bodies[i], testWebhookSecret, now)
+		sigs[i] = stripeevent.Sign(bodies[i], testWebhookSecret, now)
 	}
 	return bodies, sigs
 }

@@ -14,36 +14,25 @@ import (
 	"testing"
 	"time"
 
-	"github.com/stripe/stripe-go/v76/webhook"
-
 	"github.com/caddy-paywall/caddy-paywall/internal/stripeapi/stripefake"
+	"github.com/caddy-paywall/caddy-paywall/internal/stripeevent"
 	"github.com/caddy-paywall/caddy-paywall/internal/testenv"
 )
 
 // completedEvent is a checkout.session.completed event as Stripe sends it
 // for a session the gateway created.
 func completedEvent(id, user, product, paymentIntent string) []byte {
-	return eventJSON(id, "checkout.session.completed", map[string]any{
+	return stripeevent.New(id, "checkout.session.completed", paidSession(id, user, product, paymentIntent)).MustJSON()
+}
+
+// paidSession is the paid one-time Checkout Session of completedEvent.
+func paidSession(id, user, product, paymentIntent string) map[string]any {
+	return map[string]any{
 		"id": "cs_test_" + id, "object": "checkout.session", "status": "complete",
 		"payment_status": "paid", "mode": "payment", "client_reference_id": user,
 		"payment_intent": paymentIntent, "customer": nil, "subscription": nil,
 		"metadata": map[string]string{"paywall_user": user, "paywall_product": product},
-	})
-}
-
-func eventJSON(id, typ string, object map[string]any) []byte {
-	b, _ := json.Marshal(map[string]any{
-		"id": id, "object": "event", "type": typ, "api_version": "2023-10-16",
-		"created": time.Now().Unix(), "livemode": false, "pending_webhooks": 1,
-		"data": map[string]any{"object": object},
-	})
-	return b
-}
-
-func sign(payload []byte, secret string, at time.Time) string {
-	return webhook.GenerateTestSignedPayload(&webhook.UnsignedPayload{
-		Payload: payload, Secret: secret, Timestamp: at,
-	}).Header
+	}
 }
 
 func (f *fixture) deliver(t testing.TB, payload []byte, header string) *httptest.ResponseRecorder {
@@ -89,7 +78,7 @@ func (f *fixture) auditCount(t *testing.T, user string) int {
 func TestWebhookGrants(t *testing.T) {
 	f := newFixture(t, fixtureOpts{})
 	payload := completedEvent("evt_grant", "alice", "pro", "pi_grant")
-	w := f.deliver(t, payload, sign(payload, testWebhookSecret, time.Now()))
+	w := f.deliver(t, payload, stripeevent.Sign(payload, testWebhookSecret, time.Now()))
 	if w.Code != http.StatusOK {
 		t.Fatalf("status %d: %s", w.Code, w.Body)
 	}
@@ -107,7 +96,7 @@ func TestWebhookGrants(t *testing.T) {
 func TestWebhookRotatedSecret(t *testing.T) {
 	f := newFixture(t, fixtureOpts{})
 	payload := completedEvent("evt_rotated", "alice", "pro", "pi_rotated")
-	if w := f.deliver(t, payload, sign(payload, testOldSecret, time.Now())); w.Code != http.StatusOK {
+	if w := f.deliver(t, payload, stripeevent.Sign(payload, testOldSecret, time.Now())); w.Code != http.StatusOK {
 		t.Fatalf("event signed with the previous secret: status %d", w.Code)
 	}
 	if !f.live(t, "alice", "pro") {
@@ -125,9 +114,9 @@ func TestWebhookRefusesForgeries(t *testing.T) {
 		header  string
 		status  int
 	}{
-		{"wrong secret", good, sign(good, "whsec_someone_else", time.Now()), 400},
-		{"tampered body", tampered, sign(good, testWebhookSecret, time.Now()), 400},
-		{"stale timestamp", good, sign(good, testWebhookSecret, time.Now().Add(-6*time.Minute)), 400},
+		{"wrong secret", good, stripeevent.Sign(good, "whsec_someone_else", time.Now()), 400},
+		{"tampered body", tampered, stripeevent.Sign(good, testWebhookSecret, time.Now()), 400},
+		{"stale timestamp", good, stripeevent.Sign(good, testWebhookSecret, time.Now().Add(-6*time.Minute)), 400},
 		{"no header", good, "", 400},
 		{"garbage header", good, "t=abc,v1=zzz", 400},
 		{"oversized body", append(good, bytes.Repeat([]byte(" "), 1<<20)...), "t=1,v1=00", 413},
@@ -151,10 +140,10 @@ func TestWebhookMalformedButSigned(t *testing.T) {
 		"not json":                []byte(`{"id": "evt_x", "type":`),
 		"object is a string":      []byte(`{"id":"evt_x","type":"checkout.session.completed","data":{"object":"cs_1"}}`),
 		"no id":                   []byte(`{"type":"checkout.session.completed","data":{"object":{}}}`),
-		"metadata of wrong shape": eventJSON("evt_shape", "checkout.session.completed", map[string]any{"id": "cs_1", "status": "complete", "payment_status": "paid", "metadata": []int{1}}),
+		"metadata of wrong shape": stripeevent.New("evt_shape", "checkout.session.completed", map[string]any{"id": "cs_1", "status": "complete", "payment_status": "paid", "metadata": []int{1}}).MustJSON(),
 	} {
 		t.Run(name, func(t *testing.T) {
-			w := f.deliver(t, payload, sign(payload, testWebhookSecret, time.Now()))
+			w := f.deliver(t, payload, stripeevent.Sign(payload, testWebhookSecret, time.Now()))
 			if w.Code != http.StatusBadRequest {
 				t.Fatalf("status %d, want 400: %s", w.Code, w.Body)
 			}
@@ -170,7 +159,7 @@ func TestWebhookDuplicateDelivery(t *testing.T) {
 	payload := completedEvent("evt_dup", "alice", "pro", "pi_dup")
 	var outcomes []string
 	for i := 0; i < 3; i++ {
-		w := f.deliver(t, payload, sign(payload, testWebhookSecret, time.Now()))
+		w := f.deliver(t, payload, stripeevent.Sign(payload, testWebhookSecret, time.Now()))
 		if w.Code != http.StatusOK {
 			t.Fatalf("delivery %d: status %d", i, w.Code)
 		}
@@ -189,7 +178,7 @@ func TestWebhookDuplicateDelivery(t *testing.T) {
 func TestWebhookConcurrentDuplicates(t *testing.T) {
 	f := newFixture(t, fixtureOpts{})
 	payload := completedEvent("evt_race", "alice", "pro", "pi_race")
-	header := sign(payload, testWebhookSecret, time.Now())
+	header := stripeevent.Sign(payload, testWebhookSecret, time.Now())
 	var wg sync.WaitGroup
 	codes := make([]int, 20)
 	for i := range codes {
@@ -212,13 +201,15 @@ func TestWebhookConcurrentDuplicates(t *testing.T) {
 
 func TestWebhookUnhandledAndOtherMode(t *testing.T) {
 	f := newFixture(t, fixtureOpts{})
-	unknown := eventJSON("evt_unknown", "customer.created", map[string]any{"id": "cus_1"})
-	w := f.deliver(t, unknown, sign(unknown, testWebhookSecret, time.Now()))
+	unknown := stripeevent.New("evt_unknown", "customer.created", map[string]any{"id": "cus_1"}).MustJSON()
+	w := f.deliver(t, unknown, stripeevent.Sign(unknown, testWebhookSecret, time.Now()))
 	if w.Code != http.StatusOK || !strings.Contains(w.Body.String(), "unhandled") {
 		t.Fatalf("unknown type: %d %s", w.Code, w.Body)
 	}
-	live := bytes.Replace(completedEvent("evt_live", "alice", "pro", "pi_live"), []byte(`"livemode":false`), []byte(`"livemode":true`), 1)
-	w = f.deliver(t, live, sign(live, testWebhookSecret, time.Now()))
+	liveEvent := stripeevent.New("evt_live", "checkout.session.completed", paidSession("evt_live", "alice", "pro", "pi_live"))
+	liveEvent.Livemode = true
+	live := liveEvent.MustJSON()
+	w = f.deliver(t, live, stripeevent.Sign(live, testWebhookSecret, time.Now()))
 	if w.Code != http.StatusOK || !strings.Contains(w.Body.String(), "ignored") {
 		t.Fatalf("live event for a test key: %d %s", w.Code, w.Body)
 	}
@@ -235,7 +226,7 @@ func TestWebhookStoreDown(t *testing.T) {
 	f.grant(t, "bob", "pro")
 	payload := completedEvent("evt_outage", "alice", "pro", "pi_outage")
 	r.Stop()
-	if w := f.deliver(t, payload, sign(payload, testWebhookSecret, time.Now())); w.Code != http.StatusServiceUnavailable {
+	if w := f.deliver(t, payload, stripeevent.Sign(payload, testWebhookSecret, time.Now())); w.Code != http.StatusServiceUnavailable {
 		t.Fatalf("with Redis down: status %d, want 503", w.Code)
 	}
 	r.Start()
@@ -246,7 +237,7 @@ func TestWebhookStoreDown(t *testing.T) {
 		t.Fatal("the failed delivery wrote something")
 	}
 	// Stripe retries; the retry is applied, not taken for a duplicate.
-	w := f.deliver(t, payload, sign(payload, testWebhookSecret, time.Now()))
+	w := f.deliver(t, payload, stripeevent.Sign(payload, testWebhookSecret, time.Now()))
 	if w.Code != http.StatusOK || !strings.Contains(w.Body.String(), "applied") {
 		t.Fatalf("retry after the outage: %d %s", w.Code, w.Body)
 	}

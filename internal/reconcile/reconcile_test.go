@@ -17,6 +17,7 @@ import (
 	"github.com/caddy-paywall/caddy-paywall/internal/reconcile"
 	"github.com/caddy-paywall/caddy-paywall/internal/store"
 	"github.com/caddy-paywall/caddy-paywall/internal/stripeapi/stripefake"
+	"github.com/caddy-paywall/caddy-paywall/internal/stripeevent"
 	"github.com/caddy-paywall/caddy-paywall/internal/testenv"
 )
 
@@ -126,9 +127,12 @@ func TestRunAppliesMissedEventsOnce(t *testing.T) {
 	if _, err := reconcile.Run(ctx, w.applier, now.Add(-24*time.Hour), &bytes.Buffer{}); err != nil || !w.holds(t, "alice", "pro") {
 		t.Fatalf("fulfilling: %v", err)
 	}
+	refund := stripeevent.New("evt_refund", "charge.refunded", map[string]any{"id": "ch_paid", "object": "charge"})
+	refund.APIVersion = "2020-08-27" // another version: the charge is fetched
+	refund.Created = time.Now().Add(time.Second)
 	w.stripe.Put(
 		`{"id":"ch_paid","object":"charge","payment_intent":"pi_cs_paid","refunded":true,"amount":900,"amount_refunded":900,"metadata":{"paywall_user":"alice","paywall_product":"pro"}}`,
-		fmt.Sprintf(`{"id":"evt_refund","object":"event","type":"charge.refunded","api_version":"2020-08-27","created":%d,"livemode":false,"data":{"object":{"id":"ch_paid","object":"charge"}}}`, time.Now().Unix()+1),
+		refund.MustJSON(),
 	)
 	var out bytes.Buffer
 	rep, err := reconcile.Run(ctx, w.applier, now.Add(-24*time.Hour), &out)

@@ -76,6 +76,8 @@ const hexDigits = "0123456789ABCDEF"
 
 // EncodeUser writes a user id for use inside a key: bytes outside
 // [A-Za-z0-9._~@-] become %XX. It is injective ("%" itself is escaped).
+// The scripts' enc() (lua/prelude.lua) is its twin, for the users a
+// script finds in Redis; TestLuaEncodesUsersAsGo holds them alike.
 func EncodeUser(user string) string {
 	var b strings.Builder
 	b.Grow(len(user))

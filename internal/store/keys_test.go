@@ -2,9 +2,12 @@ package store
 
 import (
 	"fmt"
+	"math/rand/v2"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/redis/go-redis/v9"
 )
 
 var hostileUsers = []string{
@@ -123,5 +126,60 @@ func TestDefaultPrefix(t *testing.T) {
 	s := New(nil, "")
 	if s.Prefix() != "{paywall}:" || s.ChangesChannel() != "{paywall}:changes" || s.userKey("a:b") != "{paywall}:user:a%3Ab" {
 		t.Fatalf("prefix %q, channel %q, key %q", s.Prefix(), s.ChangesChannel(), s.userKey("a:b"))
+	}
+}
+
+// TestLuaEncodesUsersAsGo: the scripts compute a user's keys themselves,
+// also for users they find in Redis (the user a payment intent maps to),
+// so passing the encoded key from Go cannot replace prelude.lua's enc().
+// Here the scripts' own prelude, on the real redis-server, encodes every
+// byte, alone and between plain ones, and odd and multi-byte strings
+// exactly as EncodeUser does.
+func TestLuaEncodesUsersAsGo(t *testing.T) {
+	s := newStore(t)
+	prelude, err := luaFiles.ReadFile("lua/prelude.lua")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The prelude's head reads ARGV[1..4]; the users follow.
+	encode := redis.NewScript(string(prelude) + `
+local out = {}
+for i = 5, #ARGV do out[#out + 1] = enc(ARGV[i]) end
+return out`)
+
+	var users []string
+	var every []byte
+	for c := 0; c < 256; c++ {
+		users = append(users, string([]byte{byte(c)}), "a"+string([]byte{byte(c)})+"Z", string([]byte{byte(c), byte(c)}))
+		every = append(every, byte(c))
+	}
+	users = append(users, string(every), strings.Repeat(string(every), 40))
+	users = append(users, hostileUsers...)
+	users = append(users, "%", "%25", "%%41", "%C3%A9", "é", "\xc3", "\xe6\x97", "\xed\xa0\x80", "\xf4\x90\x80\x80",
+		"\U0010FFFF", "\ufeffalice", "a\u200bb", "ﬁ", "İ", "a\tb\vc\fd", "\x7f\x80\x9f\xa0", "%zz", "[^%w]", "%s", "%%s")
+	rnd := rand.New(rand.NewPCG(10, 10))
+	for range 500 {
+		b := make([]byte, rnd.IntN(64))
+		for i := range b {
+			b[i] = byte(rnd.IntN(256))
+		}
+		users = append(users, string(b))
+	}
+
+	args := []any{s.Prefix(), `{"now_ms":0,"event":""}`, `{}`, ""}
+	for _, u := range users {
+		args = append(args, u)
+	}
+	got, err := encode.Run(ctx, s.Client(), []string{s.auditKey()}, args...).StringSlice()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != len(users) {
+		t.Fatalf("%d encodings for %d users", len(got), len(users))
+	}
+	for i, u := range users {
+		if want := EncodeUser(u); got[i] != want {
+			t.Errorf("user %q: Lua encodes %q, Go %q", u, got[i], want)
+		}
 	}
 }

@@ -11,7 +11,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/stripe/stripe-go/v76/webhook"
+	"github.com/caddy-paywall/caddy-paywall/internal/stripeevent"
 )
 
 // event is a sent event; Payload is the exact body that was signed.
@@ -84,24 +84,21 @@ func (s *Stub) targetsLocked(typ string) []target {
 // newEventLocked records an event about obj; q, when the event comes from
 // an API request, fills its request field.
 func (s *Stub) newEventLocked(typ string, obj any, prev map[string]any, q *call) *event {
-	ev := &event{ID: newID("evt_test_", 24), Type: typ, Created: s.now().Unix(), targets: s.targetsLocked(typ)}
-	request := map[string]any{"id": nil, "idempotency_key": nil}
+	created := s.now()
+	ev := &event{ID: newID("evt_test_", 24), Type: typ, Created: created.Unix(), targets: s.targetsLocked(typ)}
+	e := stripeevent.Event{
+		ID: ev.ID, Type: typ, Object: obj, PreviousAttributes: prev, Created: created,
+		APIVersion: APIVersion, PendingWebhooks: len(ev.targets),
+	}
 	if q != nil {
-		request = map[string]any{"id": q.reqID, "idempotency_key": nullable(q.idemKey)}
+		e.RequestID, e.IdempotencyKey = q.reqID, q.idemKey
 	}
-	data := map[string]any{"object": obj}
-	if prev != nil {
-		data["previous_attributes"] = prev
+	var payload bytes.Buffer
+	// Only our own maps and RawMessages get here: they always encode.
+	if err := json.Indent(&payload, e.MustJSON(), "", "  "); err != nil {
+		panic("stripestub: indenting event: " + err.Error())
 	}
-	payload, err := json.MarshalIndent(map[string]any{
-		"id": ev.ID, "object": "event", "api_version": APIVersion, "created": ev.Created,
-		"data": data, "livemode": false, "pending_webhooks": len(ev.targets),
-		"request": request, "type": typ,
-	}, "", "  ")
-	if err != nil {
-		panic("stripestub: encoding event: " + err.Error()) // only our own maps and RawMessages get here
-	}
-	ev.Payload = payload
+	ev.Payload = payload.Bytes()
 	s.events[ev.ID] = ev
 	s.eventOrder = append(s.eventOrder, ev.ID)
 	return ev
@@ -182,8 +179,8 @@ func (s *Stub) post(ev *event, t target) Delivery {
 	if s.cfg.SignatureTime != nil {
 		at = s.cfg.SignatureTime()
 	}
-	signed := webhook.GenerateTestSignedPayload(&webhook.UnsignedPayload{Payload: ev.Payload, Secret: t.secret, Timestamp: at})
-	d := Delivery{EventID: ev.ID, Type: ev.Type, URL: t.url, Payload: ev.Payload, Signature: signed.Header, At: time.Now()}
+	sig := stripeevent.Sign(ev.Payload, t.secret, at)
+	d := Delivery{EventID: ev.ID, Type: ev.Type, URL: t.url, Payload: ev.Payload, Signature: sig, At: time.Now()}
 	req, err := http.NewRequest(http.MethodPost, t.url, bytes.NewReader(ev.Payload))
 	if err != nil {
 		d.Err = err.Error()
@@ -193,7 +190,7 @@ func (s *Stub) post(ev *event, t target) Delivery {
 	req.Header.Set("User-Agent", "Stripe/1.0 (+https://stripe.com/docs/webhooks)")
 	req.Header.Set("Accept", "*/*; q=0.5, application/xml")
 	req.Header.Set("Cache-Control", "no-cache")
-	req.Header.Set("Stripe-Signature", signed.Header)
+	req.Header.Set("Stripe-Signature", sig)
 	resp, err := s.client.Do(req)
 	if err != nil {
 		d.Err = err.Error()

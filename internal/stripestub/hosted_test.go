@@ -37,7 +37,7 @@ func TestPayOnHostedPage(t *testing.T) {
 	}
 
 	ev := e.hook.verified(t, 0, testSecret)
-	if ev.Type != "checkout.session.completed" || ev.APIVersion != "2023-10-16" || ev.Livemode ||
+	if ev.Type != "checkout.session.completed" || ev.APIVersion != stripe.APIVersion || ev.Livemode ||
 		!strings.HasPrefix(ev.ID, "evt_test_") || ev.Created == 0 || ev.Request == nil {
 		t.Errorf("event: %+v", ev)
 	}

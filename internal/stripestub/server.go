@@ -5,7 +5,7 @@
 //
 // It is not Stripe. It keeps objects in memory, accepts any test-mode key,
 // moves no money, implements only the endpoints and fields the gateway
-// reads (in the shape of API version 2023-10-16, which stripe-go v76
+// reads (in the shape of APIVersion, the API version stripe-go v76
 // pins), and serves its own stand-in for the hosted Checkout page and the
 // Billing Portal. Never point a production gateway at it.
 //

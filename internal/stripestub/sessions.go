@@ -84,7 +84,7 @@ func (s *Stub) Sessions() []Session {
 	return out
 }
 
-// sessionParams are the create parameters Stripe (2023-10-16) knows; the
+// sessionParams are the create parameters Stripe (APIVersion) knows; the
 // stub reads some and ignores the rest, and refuses any other.
 var sessionParams = []string{"after_expiration", "allow_promotion_codes", "automatic_tax",
 	"billing_address_collection", "cancel_url", "client_reference_id", "consent_collection",

@@ -34,10 +34,10 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
-	"github.com/stripe/stripe-go/v76/webhook"
 
 	"github.com/caddy-paywall/caddy-paywall/bench/internal/webhookload"
 	"github.com/caddy-paywall/caddy-paywall/internal/store"
+	"github.com/caddy-paywall/caddy-paywall/internal/stripeevent"
 )
 
 // Config is one soak.
@@ -455,7 +455,7 @@ func (s *soak) page(kind, gw, path, user, accept string, status int, want ...str
 
 // webhook posts body signed with secret and returns the status.
 func (s *soak) webhook(kind, gw string, body []byte, secret string, status int) int {
-	sig := webhook.GenerateTestSignedPayload(&webhook.UnsignedPayload{Payload: body, Secret: secret}).Header
+	sig := stripeevent.Sign(body, secret, time.Time{})
 	r, _ := http.NewRequest(http.MethodPost, gw+"/paywall/webhook", bytes.NewReader(body))
 	r.Header.Set("Content-Type", "application/json")
 	r.Header.Set("Stripe-Signature", sig)

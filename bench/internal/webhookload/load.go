@@ -19,8 +19,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/stripe/stripe-go/v76"
-	"github.com/stripe/stripe-go/v76/webhook"
+	"github.com/caddy-paywall/caddy-paywall/internal/stripeevent"
 )
 
 // Config is one load.
@@ -71,7 +70,7 @@ func Run(cfg Config) error {
 // send posts event i, signed at sending time as Stripe does (5-minute
 // tolerance), and records the answer.
 func (res *result) send(client *http.Client, cfg Config, i int, body []byte) {
-	sig := webhook.GenerateTestSignedPayload(&webhook.UnsignedPayload{Payload: body, Secret: cfg.Secret}).Header
+	sig := stripeevent.Sign(body, cfg.Secret, time.Time{})
 	req, _ := http.NewRequest(http.MethodPost, cfg.URL, bytes.NewReader(body))
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("Stripe-Signature", sig)
@@ -121,18 +120,10 @@ func (res *result) report(cfg Config, elapsed time.Duration) error {
 // Session that the paywall created (its metadata), as Stripe sends it with
 // the API version stripe-go pins. The soak sends the same events.
 func Event(id, user, product string) []byte {
-	b, err := json.Marshal(map[string]any{
-		"id": "evt_" + id, "object": "event", "type": "checkout.session.completed",
-		"api_version": stripe.APIVersion, "created": time.Now().Unix(), "livemode": false, "pending_webhooks": 1,
-		"data": map[string]any{"object": map[string]any{
-			"id": "cs_test_" + id, "object": "checkout.session", "status": "complete",
-			"payment_status": "paid", "mode": "payment", "client_reference_id": user,
-			"payment_intent": "pi_" + id, "customer": nil, "subscription": nil,
-			"metadata": map[string]string{"paywall_user": user, "paywall_product": product},
-		}},
-	})
-	if err != nil {
-		panic(err)
-	}
-	return b
+	return stripeevent.New("evt_"+id, "checkout.session.completed", map[string]any{
+		"id": "cs_test_" + id, "object": "checkout.session", "status": "complete",
+		"payment_status": "paid", "mode": "payment", "client_reference_id": user,
+		"payment_intent": "pi_" + id, "customer": nil, "subscription": nil,
+		"metadata": map[string]string{"paywall_user": user, "paywall_product": product},
+	}).MustJSON()
 }

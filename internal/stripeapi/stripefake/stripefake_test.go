@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/stripe/stripe-go/v76"
+
+	"github.com/caddy-paywall/caddy-paywall/internal/stripeevent"
 )
 
 // An object read by id comes back typed, with what was Put as its raw
@@ -87,9 +89,9 @@ func TestLists(t *testing.T) {
 		`{"id":"cs_old","object":"checkout.session","status":"complete","created":100}`,
 		`{"id":"cs_open","object":"checkout.session","status":"open","created":300}`,
 		`{"id":"cs_new","object":"checkout.session","status":"complete","created":200}`,
-		`{"id":"evt_1","object":"event","type":"charge.refunded","created":200}`,
-		`{"id":"evt_2","object":"event","type":"invoice.paid","created":200}`,
-		`{"id":"evt_3","object":"event","type":"charge.refunded","created":50}`,
+		stripeevent.Event{ID: "evt_1", Type: "charge.refunded", Created: time.Unix(200, 0)}.MustJSON(),
+		stripeevent.Event{ID: "evt_2", Type: "invoice.paid", Created: time.Unix(200, 0)}.MustJSON(),
+		stripeevent.Event{ID: "evt_3", Type: "charge.refunded", Created: time.Unix(50, 0)}.MustJSON(),
 	)
 	lp := &stripe.CheckoutSessionListParams{Status: stripe.String("complete"), CreatedRange: &stripe.RangeQueryParams{GreaterThanOrEqual: 150}}
 	var ids []string
