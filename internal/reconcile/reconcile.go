@@ -67,8 +67,15 @@ func sessions(ctx context.Context, a *events.Applier, since time.Time, out io.Wr
 			continue
 		}
 		rep.Sessions++
+		// The grant is dated when the session was created, not now: a
+		// refund or dispute the webhook also missed, replayed below, is
+		// newer and must not be taken as stale.
 		now := time.Now()
-		res, err := a.FulfilSession(ctx, s, store.Meta{Cause: "reconcile", Created: now.Unix(), Now: now})
+		created := s.Created
+		if created == 0 {
+			created = now.Unix()
+		}
+		res, err := a.FulfilSession(ctx, s, store.Meta{Cause: "reconcile", Created: created, Now: now})
 		if err != nil {
 			return fmt.Errorf("fulfilling session %s: %w", s.ID, err)
 		}

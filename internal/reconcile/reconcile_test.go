@@ -160,6 +160,31 @@ func TestRunAppliesMissedEventsOnce(t *testing.T) {
 	}
 }
 
+// The webhook missed both a payment and its refund: one run grants and
+// then revokes, so the refunded buyer is left without access.
+func TestRunPaymentAndRefundBothMissed(t *testing.T) {
+	w := newWorld(t)
+	now := time.Now()
+	refund := stripeevent.New("evt_refund_missed", "charge.refunded", map[string]any{"id": "ch_paid", "object": "charge"})
+	refund.APIVersion = "2020-08-27" // another version: the charge is fetched
+	refund.Created = now.Add(-time.Hour)
+	w.stripe.Put(
+		session("cs_paid", "alice", "complete", "paid", now.Add(-2*time.Hour)),
+		`{"id":"ch_paid","object":"charge","payment_intent":"pi_cs_paid","refunded":true,"amount":900,"amount_refunded":900,"metadata":{"paywall_user":"alice","paywall_product":"pro"}}`,
+		refund.MustJSON(),
+	)
+	rep, err := reconcile.Run(ctx, w.applier, now.Add(-24*time.Hour), &bytes.Buffer{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Fulfilled != 1 || rep.Applied != 1 {
+		t.Errorf("report %+v: want the session fulfilled and the refund applied", rep)
+	}
+	if w.holds(t, "alice", "pro") {
+		t.Error("alice holds pro: the missed refund was taken as older than the reconciled grant")
+	}
+}
+
 // A Stripe failure ends the run with that error.
 func TestRunStopsOnStripeError(t *testing.T) {
 	w := newWorld(t)
