@@ -7,14 +7,16 @@ import (
 	"time"
 )
 
-// product is the Product behind one or more configured prices.
-type product struct {
+// stripeProduct is the stand-in's Stripe Product object (a Stripe API
+// resource, not the paywall's catalog.Product) behind one or more
+// configured prices.
+type stripeProduct struct {
 	ID, Name     string
 	DefaultPrice string
 	Created      int64
 }
 
-func (p *product) render() map[string]any {
+func (p *stripeProduct) render() map[string]any {
 	return map[string]any{
 		"id": p.ID, "object": "product", "active": true, "created": p.Created,
 		"default_price": nullable(p.DefaultPrice), "description": nil, "features": []any{},
@@ -53,7 +55,7 @@ func (s *Stub) addPrice(p Price) {
 	s.prices[p.ID] = &p
 	s.priceOrder = append(s.priceOrder, p.ID)
 	if _, ok := s.products[p.ProductID]; !ok {
-		s.products[p.ProductID] = &product{ID: p.ProductID, Name: p.ProductName, DefaultPrice: p.ID, Created: s.start}
+		s.products[p.ProductID] = &stripeProduct{ID: p.ProductID, Name: p.ProductName, DefaultPrice: p.ID, Created: s.start}
 	}
 }
 

@@ -96,7 +96,7 @@ type Stub struct {
 
 	prices         map[string]*Price
 	priceOrder     []string
-	products       map[string]*product
+	products       map[string]*stripeProduct
 	sessions       map[string]*Session
 	sessionOrder   []string
 	customers      map[string]*customer
@@ -124,7 +124,7 @@ func New(cfg Config) *Stub {
 		webhookURL:     cfg.WebhookURL,
 		webhookSecret:  cfg.WebhookSecret,
 		prices:         map[string]*Price{},
-		products:       map[string]*product{},
+		products:       map[string]*stripeProduct{},
 		sessions:       map[string]*Session{},
 		customers:      map[string]*customer{},
 		paymentIntents: map[string]*paymentIntent{},
