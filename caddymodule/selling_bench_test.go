@@ -88,15 +88,7 @@ func BenchmarkServeHTTPSelling(b *testing.B) {
 				serve(i)
 			}
 			b.StopTimer()
-			perOp := float64(b.Elapsed().Nanoseconds()) / float64(b.N)
-			start := time.Now()
-			for i := 0; i < b.N; i++ {
-				w.reset()
-				_ = nextOK.ServeHTTP(w, r)
-			}
-			nextPerOp := float64(time.Since(start).Nanoseconds()) / float64(b.N)
-			b.ReportMetric(nextPerOp, "next-ns/op")
-			b.ReportMetric(perOp/nextPerOp, "x-next")
+			reportAgainstNext(b, w, r)
 		})
 	}
 }
