@@ -83,13 +83,6 @@ func (g *Gateway) PassOn(w http.ResponseWriter, r *http.Request, d Decision, val
 // ungated, passes the gate, or shadow lets it through.
 func (d Decision) GoesOn() bool { return d.Outcome == Ungated || d.Passes() || d.Shadowed }
 
-// Gated reports whether the decision was taken at a gate (one of the
-// outcomes counted in the metrics), not for an endpoint or an ungated
-// path.
-func (d Decision) Gated() bool {
-	return d.Outcome != Endpoint && d.Outcome != Ungated && d.Outcome != Lenient
-}
-
 func (g *Gateway) isLoginPage(path string) bool {
 	return g.loginPath != "" && strings.EqualFold(path, g.loginPath)
 }

@@ -75,7 +75,7 @@ func TestCheck(t *testing.T) {
 			if d.Outcome != tc.want || d.GoesOn() != tc.goesOn {
 				t.Errorf("shadow %v, %s as %q: %s (goes on %v), want %s (goes on %v)", shadow, tc.path, tc.user, d.Outcome, d.GoesOn(), tc.want, tc.goesOn)
 			}
-			if d.Gated() && !equalStrings(d.Products, tc.products) {
+			if !equalStrings(d.Products, tc.products) {
 				t.Errorf("shadow %v, %s: products %v, want %v", shadow, tc.path, d.Products, tc.products)
 			}
 			if tc.want == IdentityUnavailable && !errors.Is(d.Err, errSiteDown) {
